@@ -1,0 +1,17 @@
+"""Subcommands of ``genzoo`` beyond LightningCLI's fit/validate/test/predict.
+
+Each entry maps a command name to a function taking the remaining arguments and returning an exit code.
+A problem with the user's input raises ``GenzooError`` (one line, exit code 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from genzoo.commands.listing import list_command
+from genzoo.commands.sample import sample_command
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "list": list_command,
+    "sample": sample_command,
+}

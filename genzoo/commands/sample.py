@@ -1,0 +1,66 @@
+"""``genzoo sample --ckpt PATH --num N --out FILE``: new images from any checkpoint.
+
+``.png`` writes one grid; ``.npz`` writes ``images`` (uint8, N x C x H x W). The file is written to a
+temporary name and moved into place, so an interrupted run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genzoo.commands.args import CommandParser, positive_int
+from genzoo.errors import GenzooError
+
+OUTPUT_SUFFIXES = (".png", ".npz")
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Images in [0, 1] -> uint8 array (N, C, H, W)."""
+    return images.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+
+
+def write_images(images: torch.Tensor, out: Path) -> None:
+    """Write images in [0, 1] as a .png grid or .npz array, atomically."""
+    from genzoo.viz import save_png
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=out.suffix, prefix=".tmp-")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if out.suffix == ".png":
+            save_png(images, tmp, nrow=max(1, int(math.ceil(math.sqrt(len(images))))))
+        else:
+            np.savez_compressed(tmp, images=to_uint8(images))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_output_path(out: Path) -> None:
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise GenzooError(f"--out {out}: unsupported suffix {out.suffix or '(none)'!r}; use .png or .npz")
+
+
+def sample_command(argv: list[str]) -> int:
+    parser = CommandParser(prog="genzoo sample", description="Write samples from a trained checkpoint.")
+    parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) written by genzoo fit")
+    parser.add_argument("--num", type=positive_int, default=64, help="how many images (default 64)")
+    parser.add_argument("--out", required=True, type=Path, help="output file: .png (grid) or .npz (uint8)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    args = parser.parse_args(argv)
+    check_output_path(args.out)
+
+    from genzoo.models.base import load_model
+
+    model = load_model(args.ckpt)
+    images = model.sample(args.num, generator=torch.Generator().manual_seed(args.seed))
+    write_images(images, args.out)
+    print(f"wrote {args.num} samples to {args.out}")
+    return 0

@@ -1,0 +1,63 @@
+"""Every loss in the zoo, as a pure function on tensors.
+
+Models import these instead of writing their own, so that "the VAE's reconstruction term" and "the
+AAE's reconstruction term" are the same code, and a comparison differs only in how terms are combined.
+Conventions: networks emit logits; images are in [0, 1]; per-image sums are averaged over the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+ReconstructionKind = Literal["bce", "mse", "l1"]
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: ReconstructionKind = "bce") -> torch.Tensor:
+    """-log p(x|z) summed over pixels, averaged over images.
+
+    ``bce``: Bernoulli likelihood (binary cross-entropy on logits), the classic choice for MNIST.
+    ``mse``: Gaussian likelihood with unit variance up to constants (squared error of sigmoid(logits)).
+    ``l1``: Laplace likelihood (absolute error), as in AEGAN's image reconstruction.
+    """
+    if kind == "bce":
+        per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    elif kind == "mse":
+        per_pixel = (torch.sigmoid(logits) - target).pow(2)
+    elif kind == "l1":
+        per_pixel = (torch.sigmoid(logits) - target).abs()
+    else:
+        raise ValueError(f"unknown reconstruction loss {kind!r}; use bce, mse or l1")
+    return per_pixel.flatten(1).sum(1).mean()
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL( N(mu, exp(logvar)) || N(0, I) ), summed over latent dimensions, averaged over the batch."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
+
+
+def mean_squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean over all elements of (a - b)^2: the reconstruction metric reported by every model."""
+    return F.mse_loss(a, b)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's side of the GAN game: -log D(real) - log(1 - D(fake))."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss -log D(fake) (Goodfellow et al. 2014): strong gradients early on."""
+    return F.softplus(-fake_logits).mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor) -> torch.Tensor:
+    """R1 gradient penalty (Mescheder et al. 2018): E ||d D(x) / d x||^2 on real data.
+
+    ``real_inputs`` must have ``requires_grad=True`` and have produced ``real_logits``.
+    Multiply by gamma / 2 at the call site.
+    """
+    (grad,) = torch.autograd.grad(real_logits.sum(), real_inputs, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()

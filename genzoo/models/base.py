@@ -1,0 +1,181 @@
+"""GenerativeModule: the API every model in the zoo shares.
+
+Every model can ``encode`` images to codes (if it has an encoder), ``decode`` codes to images,
+``sample(n)`` from its prior and ``reconstruct(x)``. Validation reports the same reconstruction
+error for every model with an encoder, and each epoch writes sample, reconstruction and interpolation
+grids as PNG into the run folder (and to the active logger). Subclasses implement ``training_step``
+and the networks; they never re-implement any of this.
+
+Images enter the model in [0, 1]; decoders emit logits and ``decode`` applies the sigmoid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from genzoo.losses import mean_squared_error
+from genzoo.nn.backbones import build_backbone
+from genzoo.registry import MODELS
+from genzoo.viz import image_grid, log_image, save_png
+
+NUM_FIGURE_SAMPLES = 64
+
+
+class GenerativeModule(pl.LightningModule):
+    """Base class of every model. ``image_shape`` comes from the datamodule (the CLI links it)."""
+
+    #: whether the model maps images to codes (AE family) or only codes to images (GAN)
+    has_encoder: bool = True
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 16,
+        backbone: str = "mlp",
+        hidden_dims: list[int] | None = None,
+        lr: float = 1e-3,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.image_shape = tuple(image_shape)
+        self.latent_dim = latent_dim
+        self.lr = lr
+        self.log_every = max(1, log_every_n_steps)
+        self.backbone = build_backbone(backbone, hidden_dims)
+        self._figure_batch: torch.Tensor | None = None
+        self._figure_labels: torch.Tensor | None = None
+
+    # ----- the shared API ---------------------------------------------------------------------
+    # ``y`` is the condition (labels) of conditional models (CVAE, supervised AAE); others ignore it.
+    conditional: bool = False
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (B, C, H, W) in [0, 1] -> codes (B, latent_dim); deterministic (the mean, for a VAE)."""
+        raise NotImplementedError(f"{type(self).__name__} has no encoder")
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
+        raise NotImplementedError
+
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes from the model's prior p(z); a standard normal unless the model says otherwise."""
+        return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+        """n new images (n, C, H, W) in [0, 1], decoded from prior samples (with condition y, if given)."""
+        return self.decode(self.prior_sample(n, generator), y)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """decode(encode(x)): images in [0, 1] -> their reconstructions."""
+        return self.decode(self.encode(x, y), y)
+
+    @torch.no_grad()
+    def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
+        """Encode two batches of images, walk the straight line between codes, decode.
+
+        Returns (B * steps, C, H, W): row i goes from x_a[i] to x_b[i].
+        """
+        z_a, z_b = self.encode(x_a), self.encode(x_b)  # (B, D) each
+        t = torch.linspace(0, 1, steps, device=z_a.device)[None, :, None]  # (1, S, 1)
+        z = torch.lerp(z_a[:, None], z_b[:, None], t)  # (B, S, D)
+        return self.decode(z.flatten(0, 1))
+
+    # ----- manual optimization (models with several networks and optimizers) ------------------
+    #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE). Under
+    #: DDP some of their parameters get no gradient in some phases, so the CLI turns
+    #: ``--trainer.strategy ddp`` into DDP with ``find_unused_parameters=True`` for them.
+    multi_phase: bool = False
+
+    def update(self, optimizer: Any, loss: torch.Tensor) -> None:
+        """One phase of a manual-optimization step: zero grads, backward, step ``optimizer`` only.
+
+        ``toggled_optimizer`` freezes the parameters of every other optimizer during the backward, so a
+        phase cannot leak gradients into networks it is not training.
+        """
+        with self.toggled_optimizer(optimizer):
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+
+    # ----- logging helpers ---------------------------------------------------------------------
+    def log_train(self, batch_idx: int, **values: torch.Tensor) -> None:
+        """Log training losses every ``log_every_n_steps`` batches only: per-step logging costs speed."""
+        if batch_idx % self.log_every == 0:
+            self.log_dict({f"train/{k}": v.detach() for k, v in values.items()}, on_step=True, on_epoch=False)
+
+    # ----- evaluation shared by every model ------------------------------------------------------
+    def _recon_error(self, batch: Any, stage: str, batch_idx: int) -> None:
+        x, y = batch
+        if batch_idx == 0 and stage == "val":
+            self._figure_batch = x[:32]
+            self._figure_labels = y[:32]
+        if self.has_encoder:
+            mse = mean_squared_error(self.reconstruct(x, y if self.conditional else None), x)
+            self.log(f"{stage}/recon_mse", mse, prog_bar=stage == "val", sync_dist=True)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._recon_error(batch, "val", batch_idx)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._recon_error(batch, "test", batch_idx)
+
+    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
+        """Images to save each epoch: name -> (images (N, C, H, W) in [0, 1], images per row).
+
+        ``x``, ``y``: the first validation images (up to 32) and their labels.
+
+        Subclasses add their own (latent scatter plots, attribute edits) by extending this dict.
+        """
+        g = torch.Generator().manual_seed(0)  # the same codes every epoch, so progress is visible
+        figs = {"samples": (self.sample(NUM_FIGURE_SAMPLES, generator=g), 8)}
+        if self.has_encoder:
+            x = x[:16]
+            # Row pairs: 8 inputs above their 8 reconstructions.
+            pairs = torch.stack([x.view(2, 8, *x.shape[1:]), self.reconstruct(x).view(2, 8, *x.shape[1:])], 1)
+            figs["reconstructions"] = (pairs.flatten(0, 2), 8)
+            figs["interpolations"] = (self.interpolate(x[:8], x[8:16], steps=10), 10)
+        return figs
+
+    def on_validation_epoch_end(self) -> None:
+        if self._figure_batch is None or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return
+        run_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        for name, (images, nrow) in self.figures(self._figure_batch, self._figure_labels).items():
+            save_png(images, run_dir / "images" / f"epoch{self.current_epoch:03d}_{name}.png", nrow)
+            for logger in self.loggers:
+                log_image(logger, f"images/{name}", image_grid(images, nrow), self.global_step)
+
+    # ----- checkpoints -----------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Remember which registered model wrote this, so `genzoo sample --ckpt` can rebuild it.
+        checkpoint["genzoo_model"] = MODELS.name_of(self)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+
+def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
+    """Rebuild any genzoo model from a checkpoint file."""
+    from genzoo.errors import GenzooError
+    from genzoo.registry import load_all
+
+    load_all()
+    path = Path(path)
+    if not path.is_file():
+        raise GenzooError(f"checkpoint {path} does not exist; give the path of a .ckpt file from a run folder")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # pickle/zip errors come in many types; all mean the same to the user
+        raise GenzooError(f"checkpoint {path} cannot be read ({type(err).__name__}); is it a .ckpt file?") from None
+    name = checkpoint.get("genzoo_model") if isinstance(checkpoint, dict) else None
+    if name is None:
+        raise GenzooError(f"checkpoint {path} was not written by genzoo (no 'genzoo_model' entry)")
+    model = MODELS.get(name).load_from_checkpoint(path, map_location=map_location)
+    return model.eval()

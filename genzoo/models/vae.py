@@ -1,0 +1,83 @@
+"""Variational autoencoder (VAE).
+
+Reference: Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014;
+Rezende, Mohamed & Wierstra, "Stochastic Backpropagation...", ICML 2014.
+
+Idea: make the autoencoder a latent-variable model p(x, z) = p(z) p(x|z) with prior p(z) = N(0, I), and
+fit it by maximising the evidence lower bound (ELBO) on log p(x):
+
+    log p(x) >= E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)).
+
+The encoder outputs a Gaussian q(z|x) = N(mu(x), diag(sigma(x)^2)) instead of a single code; the
+reparameterisation z = mu + sigma * eps, eps ~ N(0, I), lets gradients flow through the sampling.
+
+What changed from the AE: the encoder emits (mu, log sigma^2) rather than z, and the loss gains the KL
+term, which pulls every q(z|x) towards the prior. Because the codes now fill N(0, I), decoding a draw
+from N(0, I) gives a plausible image: the VAE can sample. ``beta`` scales the KL term
+(beta-VAE, Higgins et al. 2017): beta > 1 trades reconstruction for a smoother, more disentangled code.
+
+Training: one phase per batch, minimise -ELBO = reconstruction + beta * KL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from genzoo.losses import ReconstructionKind, kl_to_standard_normal, reconstruction_loss
+from genzoo.models.base import GenerativeModule
+from genzoo.registry import MODELS
+
+
+@MODELS.register("vae")
+class VAE(GenerativeModule):
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 16,
+        backbone: str = "mlp",
+        hidden_dims: list[int] | None = None,
+        lr: float = 1e-3,
+        beta: float = 1.0,
+        recon_loss: ReconstructionKind = "bce",
+        log_every_n_steps: int = 50,
+    ) -> None:
+        """
+        Args:
+            image_shape: (channels, height, width) of the images; set from the data by the CLI.
+            latent_dim: size of the code z.
+            backbone: registered backbone family for encoder and decoder (``genzoo list``).
+            hidden_dims: widths of the backbone's levels (default: the family's own).
+            lr: Adam learning rate.
+            beta: weight of the KL term (1 is the ELBO; >1 is the beta-VAE).
+            recon_loss: likelihood p(x|z): ``bce`` (Bernoulli), ``mse`` (Gaussian) or ``l1``.
+            log_every_n_steps: log training losses every this many batches.
+        """
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        self.beta = beta
+        self.recon_loss = recon_loss
+        # One encoder head for both mu and log sigma^2: (B, 2 * D).
+        self.encoder = self.backbone.encoder(self.image_shape, 2 * latent_dim)
+        self.decoder = self.backbone.decoder(latent_dim, self.image_shape)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x) as (mu, logvar), each (B, D)."""
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.posterior(x)[0]  # the posterior mean: the deterministic code
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z))
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, _ = batch  # (B, C, H, W) in [0, 1]
+        mu, logvar = self.posterior(x)  # (B, D) each
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation trick
+        recon = reconstruction_loss(self.decoder(z), x, self.recon_loss)
+        kl = kl_to_standard_normal(mu, logvar)
+        loss = recon + self.beta * kl  # -ELBO (for beta = 1)
+        self.log_train(batch_idx, loss=loss, recon=recon, kl=kl)
+        return loss
