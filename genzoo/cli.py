@@ -175,7 +175,12 @@ def _lightning_cli_class():
                 # Multi-optimizer models leave some parameters without gradient in some phases;
                 # plain DDP stops on that, so give the user the variant that works.
                 kwargs["strategy"] = "ddp_find_unused_parameters_true"
-            return super().instantiate_trainer(**kwargs)
+            from genzoo.callbacks import ThroughputMonitor
+
+            trainer = super().instantiate_trainer(**kwargs)
+            if not any(isinstance(c, ThroughputMonitor) for c in trainer.callbacks):
+                trainer.callbacks.append(ThroughputMonitor())
+            return trainer
 
         def after_fit(self) -> None:
             if not self._get(self.config_init, "test_after_fit", True) or self.trainer.interrupted:
