@@ -104,6 +104,26 @@ class GenerativeModule(pl.LightningModule):
             self.manual_backward(loss)
             optimizer.step()
 
+    # A phase may also freeze the other networks during its forward pass (sparing their weight gradients,
+    # which it would throw away): ``with self.toggled_optimizer(opt): loss = ...; self.update(opt, loss)``.
+    # Lightning's toggles do not nest: the inner one overwrites the saved requires_grad state, and the
+    # other networks stay frozen after the block. Counting the depth makes the nested toggle a no-op.
+    _toggle_depth: int = 0
+
+    def toggle_optimizer(self, optimizer: Any) -> None:
+        self._toggle_depth += 1
+        if self._toggle_depth == 1:
+            self._toggled = getattr(optimizer, "optimizer", optimizer)
+            super().toggle_optimizer(optimizer)
+        elif getattr(optimizer, "optimizer", optimizer) is not self._toggled:
+            self._toggle_depth -= 1
+            raise RuntimeError("toggled_optimizer: a phase of one optimizer cannot contain a phase of another")
+
+    def untoggle_optimizer(self, optimizer: Any) -> None:
+        self._toggle_depth -= 1
+        if self._toggle_depth == 0:
+            super().untoggle_optimizer(optimizer)
+
     # ----- logging helpers ---------------------------------------------------------------------
     def log_train(self, batch_idx: int, **values: torch.Tensor) -> None:
         """Log training losses every ``log_every_n_steps`` batches only: per-step logging costs speed."""
