@@ -31,3 +31,63 @@ def log_image(logger: object, key: str, grid: torch.Tensor, step: int) -> None:
     experiment = getattr(logger, "experiment", None)
     if hasattr(experiment, "add_image"):  # TensorBoard
         experiment.add_image(key, grid, step)
+
+
+# ----- 2-D latent spaces: scatter plots and manifold grids (AAE with latent_dim=2, and any 2-D code) -----
+def render_figure(fig: object) -> torch.Tensor:
+    """A matplotlib Figure -> an RGB image tensor (3, H, W) in [0, 1] (no display or pyplot needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # type: ignore[arg-type]
+    canvas.draw()
+    rgba = torch.frombuffer(bytearray(canvas.buffer_rgba()), dtype=torch.uint8)
+    width, height = canvas.get_width_height()
+    return rgba.view(height, width, 4)[..., :3].permute(2, 0, 1).float() / 255.0
+
+
+def latent_scatter(
+    codes: torch.Tensor,
+    labels: torch.Tensor,
+    prior: torch.Tensor | None = None,
+    title: str = "",
+    class_names: list[str] | None = None,
+) -> torch.Tensor:
+    """Scatter of 2-D codes (N, 2) coloured by label (N,), over grey prior samples (M, 2); -> (3, H, W)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 5), dpi=100)
+    ax = fig.add_subplot()
+    if prior is not None:
+        ax.scatter(*prior.detach().cpu().T, s=1, c="0.8", label="prior", rasterized=True)
+    codes, labels = codes.detach().float().cpu(), labels.detach().cpu()
+    for i, k in enumerate(sorted(set(labels.tolist()))):
+        pts = codes[labels == k]
+        name = class_names[k] if class_names and 0 <= k < len(class_names) else str(k)
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, color=f"C{i % 10}", label=name, rasterized=True)
+    ax.legend(markerscale=4, fontsize=7, loc="upper right", framealpha=0.8)
+    ax.set_title(title)
+    ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    return render_figure(fig)
+
+
+def latent_grid(low: torch.Tensor, high: torch.Tensor, steps: int = 20) -> torch.Tensor:
+    """(steps * steps, 2) points covering the box [low, high] in 2-D, laid out as an image grid.
+
+    Row-major with the second coordinate decreasing down the rows, so the decoded grid has the same
+    orientation as a scatter plot of the codes (first coordinate to the right, second upward).
+    """
+    xs = torch.linspace(float(low[0]), float(high[0]), steps)
+    ys = torch.linspace(float(high[1]), float(low[1]), steps)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x, grid_y], -1).view(-1, 2)
+
+
+def paired_rows(inputs: torch.Tensor, outputs: torch.Tensor, per_row: int = 8) -> torch.Tensor:
+    """Interleave rows of ``per_row`` inputs with the rows of their outputs (e.g. reconstructions).
+
+    (N, C, H, W) twice, N a multiple of ``per_row`` -> (2N, C, H, W): input row, output row, input row, ...
+    """
+    rows = len(inputs) // per_row
+    shape = (rows, per_row, *inputs.shape[1:])
+    return torch.stack([inputs.reshape(shape), outputs.reshape(shape)], 1).flatten(0, 2)

@@ -20,7 +20,7 @@ import torch
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
 from genzoo.registry import MODELS
-from genzoo.viz import image_grid, log_image, save_png
+from genzoo.viz import image_grid, log_image, paired_rows, save_png
 
 NUM_FIGURE_SAMPLES = 64
 
@@ -82,10 +82,25 @@ class GenerativeModule(pl.LightningModule):
 
         Returns (B * steps, C, H, W): row i goes from x_a[i] to x_b[i].
         """
-        z_a, z_b = self.encode(x_a), self.encode(x_b)  # (B, D) each
+        return self.decode_path(self.encode(x_a), self.encode(x_b), steps)
+
+    @torch.no_grad()
+    def decode_path(self, z_a: torch.Tensor, z_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
+        """Decode ``steps`` evenly spaced codes on each straight line z_a[i] -> z_b[i]; (B * steps, C, H, W)."""
         t = torch.linspace(0, 1, steps, device=z_a.device)[None, :, None]  # (1, S, 1)
         z = torch.lerp(z_a[:, None], z_b[:, None], t)  # (B, S, D)
         return self.decode(z.flatten(0, 1))
+
+    @torch.no_grad()
+    def discriminator_accuracy(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Adversarial models: how often each discriminator tells real from fake (0.5 is chance).
+
+        Judged on the real images ``x`` and on fakes made from prior codes drawn with ``generator``;
+        returns discriminator name -> accuracy. Models without a discriminator return an empty dict.
+        """
+        return {}
 
     # ----- manual optimization (models with several networks and optimizers) ------------------
     #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE). Under
@@ -157,9 +172,7 @@ class GenerativeModule(pl.LightningModule):
         figs = {"samples": (self.sample(NUM_FIGURE_SAMPLES, generator=g), 8)}
         if self.has_encoder:
             x = x[:16]
-            # Row pairs: 8 inputs above their 8 reconstructions.
-            pairs = torch.stack([x.view(2, 8, *x.shape[1:]), self.reconstruct(x).view(2, 8, *x.shape[1:])], 1)
-            figs["reconstructions"] = (pairs.flatten(0, 2), 8)
+            figs["reconstructions"] = (paired_rows(x, self.reconstruct(x)), 8)
             figs["interpolations"] = (self.interpolate(x[:8], x[8:16], steps=10), 10)
         return figs
 

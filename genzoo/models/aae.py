@@ -1,0 +1,242 @@
+"""Adversarial autoencoder (AAE).
+
+Reference: Makhzani, Shlens, Jaitly, Goodfellow & Frey, "Adversarial Autoencoders", ICLR workshop 2016
+(arXiv:1511.05644, 2015).
+
+Idea: keep the plain autoencoder (encoder q(z|x), decoder p(x|z)) and make its codes fill a chosen prior
+p(z) by playing a GAN *in the latent space*. A discriminator D looks at codes and tells samples of the
+prior ("real") from codes of images ("fake"); the encoder, acting as the GAN's generator, learns to fool
+it. When it succeeds, the aggregated posterior q(z) = E_x[q(z|x)] matches p(z), so decoding a prior
+sample gives a plausible image, and decoding a walk through the prior gives a smooth walk through images.
+
+Training: two phases per batch, three optimizers (manual optimization):
+  (1) reconstruction: encoder and decoder minimise the reconstruction loss -log p(x | z = E(x));
+  (2) regularization: first D learns prior-vs-code, -log D(z') - log(1 - D(E(x))) with z' ~ p(z);
+      then the encoder learns to fool it, -log D(E(x)) (the non-saturating GAN loss).
+The encoder is in two optimizers (as in the paper and the classic PyTorch tutorial): Adam keeps separate
+moments for its reconstruction steps and its adversarial steps, which run at different learning rates.
+
+What changed from the VAE: the VAE pulls every q(z|x) towards N(0, I) with a KL term, which needs the
+prior's density in closed form; the AAE only needs samples of p(z), so the prior can be anything (see
+``genzoo.priors``: a wide Gaussian, a uniform box, ten Gaussian petals, a swiss roll). The encoder here is
+deterministic (the paper's choice for its experiments); its randomness comes from the data alone.
+
+Supervised variant (``supervised=True``, the paper's Figure 6): the decoder also gets the one-hot label
+of the digit. The label then carries the class, so the code has no reason to: z learns *style* (slant,
+stroke width) alone, and decoding one z with each of the ten labels writes ten digits in one hand.
+
+With ``latent_dim=2``, every validation epoch also saves a scatter plot of the validation images' codes,
+coloured by digit, over samples of the prior, and the digit manifold: a grid of images decoded from
+points covering the prior.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genzoo.errors import GenzooError
+from genzoo.losses import (
+    ReconstructionKind,
+    discriminator_accuracy,
+    discriminator_loss,
+    generator_loss,
+    reconstruction_loss,
+)
+from genzoo.models.base import GenerativeModule
+from genzoo.nn.blocks import mlp
+from genzoo.priors import PriorName, check_prior, sample_prior
+from genzoo.registry import MODELS
+from genzoo.viz import latent_grid, latent_scatter, paired_rows
+
+MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS grid of decoded points
+
+
+@MODELS.register("aae")
+class AAE(GenerativeModule):
+    multi_phase = True
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 8,
+        backbone: str = "mlp",
+        hidden_dims: list[int] | None = None,
+        latent_disc_dims: list[int] | None = None,
+        prior: PriorName = "gaussian",
+        prior_scale: float = 1.0,
+        supervised: bool = False,
+        num_classes: int = 10,
+        recon_loss: ReconstructionKind = "bce",
+        lr: float = 1e-3,
+        lr_disc: float = 1e-4,
+        lr_gen: float = 1e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        log_every_n_steps: int = 50,
+    ) -> None:
+        """
+        Args:
+            image_shape: (channels, height, width) of the images; set from the data by the CLI.
+            latent_dim: size of the code z (paper: 2 for its figures, 8 for likelihood on MNIST).
+            backbone: registered backbone family for encoder and decoder (``genzoo list``).
+            hidden_dims: widths of the backbone's levels (paper, MNIST: [1000, 1000]; default: the family's own).
+            latent_disc_dims: hidden widths of the latent discriminator MLP (paper: [1000, 1000]; default [512, 512]).
+            prior: the distribution p(z) the codes are shaped into (see ``genzoo.priors``).
+            prior_scale: std of ``gaussian`` (classic tutorial: 5), half-width of ``uniform``, zoom of the 2-D shapes.
+            supervised: feed the one-hot label to the decoder, so that z keeps the style and the label the class.
+            num_classes: number of labels for ``supervised`` (set from the data by the CLI).
+            recon_loss: reconstruction loss, ``bce``, ``mse`` or ``l1`` (see ``genzoo.losses``).
+            lr: Adam learning rate of the reconstruction phase (encoder and decoder).
+            lr_disc: Adam learning rate of the discriminator in the regularization phase.
+            lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator.
+            betas: Adam (beta1, beta2) of every optimizer.
+            log_every_n_steps: log training losses every this many batches.
+        """
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        check_prior(prior, latent_dim)
+        if supervised and num_classes < 2:
+            raise GenzooError(
+                f"supervised AAE needs labelled data with at least 2 classes, got num_classes={num_classes}"
+            )
+        self.prior, self.prior_scale = prior, prior_scale
+        self.supervised, self.num_classes = supervised, num_classes
+        self.conditional = supervised  # the base class then hands labels to encode/decode
+        self.recon_loss = recon_loss
+        self.lr_disc, self.lr_gen = lr_disc, lr_gen
+        self.betas = tuple(betas)
+        self.automatic_optimization = False
+        self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # q(z|x): image -> z (B, D)
+        cond_dim = num_classes if supervised else 0
+        self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)  # p(x|z[,y]): -> logits
+        self.discriminator = mlp(latent_dim, latent_disc_dims or [512, 512], 1)  # D: z -> logit of "prior" (B, 1)
+        self._val_codes: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    # ----- the shared API ------------------------------------------------------------------------
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return sample_prior(self.prior, n, self.latent_dim, self.prior_scale, generator).to(self.device)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes (B, D) [+ labels (B,) or label weights (B, K) when supervised] -> images in [0, 1]."""
+        return torch.sigmoid(self.decoder(self._decoder_input(z, y)))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.supervised and y is None:  # no labels asked for: the classes in turn, 0, 1, 2, ...
+            y = torch.arange(n, device=self.device) % self.num_classes
+        return self.decode(self.prior_sample(n, generator), y)
+
+    def _decoder_input(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if not self.supervised:
+            return z
+        if y is None:
+            raise GenzooError("the supervised AAE decodes a code together with its label; pass the labels y")
+        onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype) if y.dim() == 1 else y.to(z.dtype)
+        return torch.cat([z, onehot], dim=1)  # (B, D + K)
+
+    def discriminate(self, z: torch.Tensor) -> torch.Tensor:
+        """D: codes (B, D) -> logit of "drawn from the prior" (B,)."""
+        return self.discriminator(z).squeeze(1)
+
+    # ----- training ----------------------------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch  # (B, C, H, W) in [0, 1], labels (B,)
+        opt_ae, opt_d, opt_enc = self.optimizers()
+        y = y if self.supervised else None
+
+        # (1) Reconstruction phase: encoder and decoder learn to rebuild x from its code.
+        recon = reconstruction_loss(self.decoder(self._decoder_input(self.encoder(x), y)), x, self.recon_loss)
+        self.update(opt_ae, recon)
+
+        # (2) Regularization phase, first half: D learns to tell prior samples from codes.
+        z_fake = self.encoder(x)  # (B, D), codes of the encoder just updated; graph reused below
+        z_real = self.prior_sample(len(x))  # (B, D)
+        logits = self.discriminate(torch.cat([z_real, z_fake.detach()]))  # (2B,)
+        real_logits, fake_logits = logits.chunk(2)
+        loss_d = discriminator_loss(real_logits, fake_logits)
+        self.update(opt_d, loss_d)
+
+        # (2) Second half: the encoder learns to make its codes pass for prior samples. D is frozen for
+        # the whole phase, forward pass included: gradients flow through it to the encoder only.
+        with self.toggled_optimizer(opt_enc):
+            loss_g = generator_loss(self.discriminate(z_fake))
+            self.update(opt_enc, loss_g)
+
+        self.log_train(
+            batch_idx, recon=recon, d=loss_d, g=loss_g, d_acc=discriminator_accuracy(real_logits, fake_logits)
+        )
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+            return torch.optim.Adam(params, lr=lr, betas=self.betas)
+
+        enc, dec = list(self.encoder.parameters()), list(self.decoder.parameters())
+        # In training_step's order: reconstruction (E + decoder), discriminator, regularization (E).
+        return [
+            adam(enc + dec, self.lr),
+            adam(list(self.discriminator.parameters()), self.lr_disc),
+            adam(enc, self.lr_gen),
+        ]
+
+    @torch.no_grad()
+    def discriminator_accuracy(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        z_real = self.prior_sample(len(x), generator)
+        return {"latent": discriminator_accuracy(self.discriminate(z_real), self.discriminate(self.encode(x)))}
+
+    # ----- evaluation: figures -------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        self._val_codes = []
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        super().validation_step(batch, batch_idx)
+        if self.latent_dim == 2:  # keep the codes of the validation split for the scatter plot
+            x, y = batch
+            self._val_codes.append((self.encode(x).cpu(), y.cpu()))
+
+    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
+        figs = self._labelled_figures(x, y) if self.supervised else super().figures(x, y)
+        if self.latent_dim == 2 and self._val_codes:
+            figs.update(self._latent_figures())
+        return figs
+
+    def _labelled_figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
+        """Supervised: reconstructions and interpolations decode with the images' labels; style transfer."""
+        k = self.num_classes
+        x, y = x[:16], y[:16]
+        # Samples: each row is one style z from the prior, written as every digit (column j: digit j).
+        figs = {"samples": (self._every_digit(self.prior_sample(8, torch.Generator().manual_seed(0))), k)}
+        figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
+        # Interpolations walk the code and the label weights together, from x[i] to x[8 + i].
+        code = torch.cat([self.encode(x), F.one_hot(y.long(), k).to(x.dtype)], 1)  # (16, D + K)
+        t = torch.linspace(0, 1, 10, device=x.device)[None, :, None]
+        path = torch.lerp(code[:8, None], code[8:, None], t).flatten(0, 1)  # (80, D + K)
+        figs["interpolations"] = (self.decode(path[:, : self.latent_dim], path[:, self.latent_dim :]), 10)
+        # Style transfer: each row is a validation image, then its style z written as every digit.
+        n = min(8, len(x))
+        grid = torch.cat([x[:n, None], self._every_digit(self.encode(x[:n])).view(n, k, *x.shape[1:])], 1)
+        figs["style_transfer"] = (grid.flatten(0, 1), k + 1)
+        return figs
+
+    def _every_digit(self, styles: torch.Tensor) -> torch.Tensor:
+        """Decode each style code (n, D) with every label: (n * K, C, H, W), row i = style i."""
+        k = self.num_classes
+        digits = torch.arange(k, device=styles.device).repeat(len(styles))  # (n*K,)
+        return self.decode(styles.repeat_interleave(k, 0), digits)
+
+    def _latent_figures(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """latent_dim == 2: the codes over the prior, and the images decoded on a grid covering the prior."""
+        codes, labels = (torch.cat(t) for t in zip(*self._val_codes))
+        prior = self.prior_sample(5000, torch.Generator().manual_seed(0)).cpu()
+        title = f"validation codes over the {self.prior} prior (epoch {self.current_epoch})"
+        figs = {"latent_scatter": (latent_scatter(codes, labels, prior, title)[None], 1)}
+        if not self.supervised:  # a supervised decoder needs a label per point; the grid shows style only
+            low, high = prior.quantile(0.01, dim=0), prior.quantile(0.99, dim=0)
+            points = latent_grid(low, high, MANIFOLD_STEPS).to(self.device)
+            figs["manifold"] = (self.decode(points), MANIFOLD_STEPS)
+        return figs

@@ -1,0 +1,167 @@
+"""Autoencoding generative adversarial network (AEGAN).
+
+Reference: Conor Lazarou, "Autoencoding Generative Adversarial Networks", arXiv:2004.05472, 2020.
+
+Idea: a GAN whose generator is also the decoder of an autoencoder, trained in both directions at once.
+Four networks: the generator G: z -> x and the encoder E: x -> z, an image discriminator Dx and a latent
+discriminator Dz. From a batch of real images x and prior codes z ~ N(0, I) it forms
+
+    x_hat = G(z)      a generated image          z_hat = E(x)      the code of a real image
+    x_tilde = G(E(x)) a reconstructed image      z_tilde = E(G(z)) a reconstructed code
+
+and asks for four things: Dx must not tell x_hat or x_tilde from real images; Dz must not tell z_hat or
+z_tilde from prior codes; G(E(x)) must give back x (L1 in pixel space); E(G(z)) must give back z (L2).
+So E and G are each other's inverse on both spaces, and each space is matched to its distribution by a
+discriminator. The paper's claim: the reconstruction terms tie every real image to a code and back, so
+G cannot drop modes of the data (a dropped digit would be reconstructed badly), and the extra terms make
+the game more stable than the plain GAN (``gan.py``, the same G and Dx without E and Dz).
+
+Losses, with weights lambda (the issue's defaults: 10 for image and 5 for latent reconstruction, 1 for
+each adversarial term; the public code for the paper's anime faces uses 1, 0.5, 0.005 and 0.1):
+
+    L_GE = l_adv_x * [-log Dx(x_hat) - log Dx(x_tilde)] / 2 + l_adv_z * [-log Dz(z_hat) - log Dz(z_tilde)] / 2
+           + l_rec_x * |G(E(x)) - x|  +  l_rec_z * (E(G(z)) - z)^2                   (means over elements)
+    L_D  = -log Dx(x) - [log(1 - Dx(x_hat)) + log(1 - Dx(x_tilde))] / 2   (and the same for Dz on codes)
+
+Training: two phases per batch, alternating as in the paper's code (discriminators first):
+  (1) Dx and Dz minimise L_D, i.e. maximise the adversarial objective;
+  (2) G and E minimise L_GE.
+The four values x_hat, z_hat, x_tilde, z_tilde are computed once per batch and shared by both phases
+(phase 1 sees them detached). The paper's code draws fresh z for each phase; one draw per batch is the
+same in distribution and spares a second pass through G and E.
+
+What changed from the GAN: E and Dz, and the two reconstruction terms. From the AAE: the AAE shapes the
+codes of real images (z_hat) only; AEGAN also asks generated images to be reconstructable (z_tilde) and
+reconstructions to look real (x_tilde), so both directions are trained adversarially and by cycles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from genzoo.losses import (
+    discriminator_accuracy,
+    discriminator_loss,
+    generator_loss,
+    mean_absolute_error,
+    mean_squared_error,
+)
+from genzoo.models.gan import GAN
+from genzoo.nn.blocks import mlp
+from genzoo.registry import MODELS
+
+
+@MODELS.register("aegan")
+class AEGAN(GAN):
+    has_encoder = True
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 16,
+        backbone: str = "mlp",
+        hidden_dims: list[int] | None = None,
+        latent_disc_dims: list[int] | None = None,
+        lambda_image_recon: float = 10.0,
+        lambda_latent_recon: float = 5.0,
+        lambda_image_adv: float = 1.0,
+        lambda_latent_adv: float = 1.0,
+        lr: float = 2e-4,
+        lr_disc: float = 1e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        weight_decay: float = 1e-8,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        """
+        Args:
+            image_shape: (channels, height, width) of the images; set from the data by the CLI.
+            latent_dim: size of the code z (prior N(0, I)).
+            backbone: registered backbone family for G, E and Dx (``genzoo list``); the same G and Dx as ``gan``.
+            hidden_dims: widths of the backbone's levels (default: the family's own).
+            latent_disc_dims: hidden widths of the latent discriminator Dz, an MLP (default [256, 256]).
+            lambda_image_recon: weight of the image reconstruction |G(E(x)) - x| (mean L1).
+            lambda_latent_recon: weight of the latent reconstruction (E(G(z)) - z)^2 (mean L2).
+            lambda_image_adv: weight of the adversarial terms on x_hat and x_tilde (judged by Dx).
+            lambda_latent_adv: weight of the adversarial terms on z_hat and z_tilde (judged by Dz).
+            lr: Adam learning rate of G and E (paper's code: 2e-4).
+            lr_disc: Adam learning rate of Dx and Dz (paper's code: 1e-4).
+            betas: Adam (beta1, beta2) of every optimizer (paper's code: (0.5, 0.999)).
+            weight_decay: Adam weight decay of every optimizer (paper's code: 1e-8).
+            log_every_n_steps: log training losses every this many batches.
+        """
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, lr_disc, betas, weight_decay,
+                         log_every_n_steps)  # fmt: skip
+        self.lambda_image_recon = lambda_image_recon
+        self.lambda_latent_recon = lambda_latent_recon
+        self.lambda_image_adv = lambda_image_adv
+        self.lambda_latent_adv = lambda_latent_adv
+        self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # E: image -> z (B, D)
+        self.latent_discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # Dz: z -> logit (B, 1)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """E: images (B, C, H, W) -> codes (B, latent_dim)."""
+        return self.encoder(x)
+
+    def discriminate_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Dz: codes (B, D) -> logit of "drawn from the prior" (B,)."""
+        return self.latent_discriminator(z).squeeze(1)
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        x, _ = batch  # (B, C, H, W) in [0, 1]
+        opt_ge, opt_d = self.optimizers()
+        n = len(x)
+        z = self.prior_sample(n)  # (B, D)
+        x_hat, z_hat = self.decode(z), self.encode(x)  # G(z) (B, C, H, W), E(x) (B, D)
+        x_tilde, z_tilde = self.decode(z_hat), self.encode(x_hat)  # G(E(x)), E(G(z))
+        fake_x, fake_z = torch.cat([x_hat, x_tilde]), torch.cat([z_hat, z_tilde])  # (2B, ...) each
+
+        # (1) Dx and Dz learn to tell real images / prior codes from everything G and E make.
+        # One pass per discriminator over [real; fakes]: the fakes are detached (G and E not trained here).
+        logits_x = self.discriminator(torch.cat([x, fake_x.detach()]))  # (3B,)
+        logits_z = self.discriminate_latent(torch.cat([z, fake_z.detach()]))  # (3B,)
+        loss_dx = discriminator_loss(logits_x[:n], logits_x[n:])
+        loss_dz = discriminator_loss(logits_z[:n], logits_z[n:])
+        self.update(opt_d, loss_dx + loss_dz)
+
+        # (2) G and E: fool both discriminators (frozen for the whole phase) and invert each other.
+        with self.toggled_optimizer(opt_ge):
+            adv_x = generator_loss(self.discriminator(fake_x))  # mean over x_hat and x_tilde
+            adv_z = generator_loss(self.discriminate_latent(fake_z))  # mean over z_hat and z_tilde
+            rec_x = mean_absolute_error(x_tilde, x)
+            rec_z = mean_squared_error(z_tilde, z)
+            loss_ge = (
+                self.lambda_image_adv * adv_x
+                + self.lambda_latent_adv * adv_z
+                + self.lambda_image_recon * rec_x
+                + self.lambda_latent_recon * rec_z
+            )
+            self.update(opt_ge, loss_ge)
+
+        self.log_train(
+            batch_idx, d_image=loss_dx, d_latent=loss_dz, ge=loss_ge, adv_image=adv_x, adv_latent=adv_z,
+            recon_image=rec_x, recon_latent=rec_z,
+            d_acc_image=discriminator_accuracy(logits_x[:n], logits_x[n:]),
+            d_acc_latent=discriminator_accuracy(logits_z[:n], logits_z[n:]),
+        )  # fmt: skip
+
+    @torch.no_grad()
+    def discriminator_accuracy(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        z = self.prior_sample(len(x), generator)
+        x_hat, z_hat = self.decode(z), self.encode(x)
+        fake_x = torch.cat([x_hat, self.decode(z_hat)])
+        fake_z = torch.cat([z_hat, self.encode(x_hat)])
+        return {
+            "image": discriminator_accuracy(self.discriminator(x), self.discriminator(fake_x)),
+            "latent": discriminator_accuracy(self.discriminate_latent(z), self.discriminate_latent(fake_z)),
+        }
+
+    def generator_networks(self) -> list[nn.Module]:
+        return [self.generator, self.encoder]
+
+    def discriminator_networks(self) -> list[nn.Module]:
+        return [self.discriminator, self.latent_discriminator]

@@ -1,0 +1,127 @@
+"""Generative adversarial network (GAN): the baseline that AEGAN is measured against.
+
+Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014 (the non-saturating
+generator loss is theirs too). The networks and optimizer settings are exactly AEGAN's (Lazarou 2020,
+see ``aegan.py``) minus its encoder and latent discriminator, so that the AEGAN claim (the extra
+autoencoding stabilises training and prevents mode collapse) can be tested by changing nothing else.
+
+Idea: a generator G turns noise z ~ N(0, I) into an image x_hat = G(z); a discriminator D sees real
+images and generated ones and outputs the logit of "real". They play
+
+    min_G max_D  E_x[log D(x)] + E_z[log(1 - D(G(z)))].
+
+D is a learned loss for G: wherever generated images differ from real ones in a way D can see, D's
+gradient tells G how to move. Nothing rewards G for covering *all* of the data, though: producing a few
+convincing digits and ignoring the rest (mode collapse) is a perfectly good answer to the game.
+
+Training: two phases per batch, one optimizer each (manual optimization):
+  (1) D learns to tell x from x_hat = G(z): minimise -log D(x) - log(1 - D(x_hat));
+  (2) G learns to fool D with the non-saturating loss -log D(G(z)), which keeps strong gradients
+      while D still easily rejects G's images (log(1 - D) would saturate there).
+
+What changed from the AE family: there is no encoder, hence no reconstruction and no interpolation
+between real images; the run folder shows interpolations between random codes instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss
+from genzoo.models.base import GenerativeModule
+from genzoo.registry import MODELS
+
+
+@MODELS.register("gan")
+class GAN(GenerativeModule):
+    has_encoder = False
+    multi_phase = True
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 16,
+        backbone: str = "mlp",
+        hidden_dims: list[int] | None = None,
+        lr: float = 2e-4,
+        lr_disc: float = 1e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        weight_decay: float = 1e-8,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        """
+        Args:
+            image_shape: (channels, height, width) of the images; set from the data by the CLI.
+            latent_dim: size of the noise z fed to the generator.
+            backbone: registered backbone family for G (its decoder) and D (its discriminator) (``genzoo list``).
+            hidden_dims: widths of the backbone's levels (default: the family's own).
+            lr: Adam learning rate of the generator (AEGAN's code: 2e-4).
+            lr_disc: Adam learning rate of the discriminator (AEGAN's code: 1e-4).
+            betas: Adam (beta1, beta2) of every optimizer (AEGAN's code and DCGAN: (0.5, 0.999)).
+            weight_decay: Adam weight decay of every optimizer (AEGAN's code: 1e-8).
+            log_every_n_steps: log training losses every this many batches.
+        """
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        self.lr_disc = lr_disc
+        self.betas = tuple(betas)
+        self.weight_decay = weight_decay
+        self.automatic_optimization = False
+        self.generator = self.backbone.decoder(latent_dim, self.image_shape)  # G: z (B, D) -> logits (B, C, H, W)
+        self.discriminator = self.backbone.discriminator(self.image_shape)  # D: image -> logit of "real" (B,)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """G: codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.generator(z))
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        x, _ = batch  # (B, C, H, W) in [0, 1]
+        opt_g, opt_d = self.optimizers()
+        x_hat = self.decode(self.prior_sample(len(x)))  # (B, C, H, W); its graph is reused in phase 2
+
+        # (1) D learns to tell real images from generated ones (x_hat detached: G is not trained here).
+        real_logits, fake_logits = self.discriminator(x), self.discriminator(x_hat.detach())  # (B,) each
+        loss_d = discriminator_loss(real_logits, fake_logits)
+        self.update(opt_d, loss_d)
+
+        # (2) G learns to make D call its images real. D is frozen for the whole phase, forward pass
+        # included: gradients flow through D to G but none are computed for D's own weights.
+        with self.toggled_optimizer(opt_g):
+            loss_g = generator_loss(self.discriminator(x_hat))
+            self.update(opt_g, loss_g)
+
+        self.log_train(batch_idx, d=loss_d, g=loss_g, d_acc=discriminator_accuracy(real_logits, fake_logits))
+
+    @torch.no_grad()
+    def discriminator_accuracy(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        fake = self.sample(len(x), generator)
+        return {"image": discriminator_accuracy(self.discriminator(x), self.discriminator(fake))}
+
+    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
+        figs = super().figures(x, y)
+        if not self.has_encoder:  # no real images to walk between: walk between random codes
+            g = torch.Generator().manual_seed(1)
+            figs["interpolations"] = (self.decode_path(self.prior_sample(8, g), self.prior_sample(8, g), 10), 10)
+        return figs
+
+    # ----- optimizers: the two sides of the game -----------------------------------------------------
+    def generator_networks(self) -> list[nn.Module]:
+        """The networks that minimise the game (AEGAN adds its encoder)."""
+        return [self.generator]
+
+    def discriminator_networks(self) -> list[nn.Module]:
+        """The networks that maximise it (AEGAN adds its latent discriminator)."""
+        return [self.discriminator]
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        def adam(networks: list[nn.Module], lr: float) -> torch.optim.Optimizer:
+            params: Iterator[nn.Parameter] = (p for net in networks for p in net.parameters())
+            return torch.optim.Adam(params, lr=lr, betas=self.betas, weight_decay=self.weight_decay)
+
+        # In training_step's order of unpacking: generator side, discriminator side.
+        return [adam(self.generator_networks(), self.lr), adam(self.discriminator_networks(), self.lr_disc)]
