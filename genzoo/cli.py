@@ -154,14 +154,21 @@ def _lightning_cli_class():
             data_cls = _import(cfg["data"]["class_path"])
             model_cls = _import(cfg["model"]["class_path"])
             # Data -> model links: the model is told the image shape and label count of its data.
+            data_args = cfg["data"].get("init_args")
+            if getattr(model_cls, "needs_labels", False) and data_args and data_args.get("labelled_only", False) is None:
+                data_args["labelled_only"] = True  # a model that needs labels (CVAE) gets the labelled images only
             datamodule = data_cls(**dict(cfg["data"].get("init_args") or {}))
             accepted = inspect.signature(model_cls.__init__).parameters
             init_args = cfg["model"]["init_args"]
             if "backbone" in init_args:
                 BACKBONES.get(init_args["backbone"])  # an unknown name fails here, listing the known ones
-            for key in ("image_shape", "num_classes"):
+            for key in ("image_shape", "num_classes", "class_names", "multi_label"):
                 if key in accepted and hasattr(datamodule, key):
                     init_args[key] = getattr(datamodule, key)
+            if self.subcommand in LIGHTNING_SUBCOMMANDS and os.environ.get("LOCAL_RANK", "0") == "0":
+                # Check (or fetch) the data before any run folder, logger or checkpoint is created, so
+                # a missing or corrupt file stops the run with nothing written. DDP workers skip this.
+                datamodule.prepare_data()
             self.run_name = f"{MODELS.name_of(model_cls) or model_cls.__name__.lower()}-" + (
                 DATAMODULES.name_of(data_cls) or data_cls.__name__.lower()
             )

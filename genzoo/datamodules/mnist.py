@@ -87,8 +87,30 @@ def download_mnist_file(folder: Path, name: str) -> None:
     raise OSError("; ".join(errors))
 
 
+_LOADED: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # verified arrays, keyed by file identity
+
+
+def _file_key(folder: Path, split: str) -> tuple:
+    prefix = "train" if split == "train" else "t10k"
+    stats = []
+    for name in MNIST_FILES:
+        path = find_mnist_file(folder, name) if name.startswith(prefix) else None
+        stats.append((str(path), path.stat().st_mtime_ns, path.stat().st_size) if path else None)
+    return (str(folder.resolve()), split, *stats)
+
+
 def load_mnist_arrays(folder: Path, split: str, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 1, 28, 28), labels int64 (N,)) of the ``train`` or ``test`` split."""
+    """(images uint8 (N, 1, 28, 28), labels int64 (N,)) of the ``train`` or ``test`` split.
+
+    Verified once per process: prepare_data and setup both call this, the files are read and hashed once.
+    """
+    key = _file_key(folder, split)
+    if key not in _LOADED:
+        _LOADED[key] = _read_verified(folder, split, download)
+    return _LOADED[key]
+
+
+def _read_verified(folder: Path, split: str, download: bool) -> tuple[np.ndarray, np.ndarray]:
     prefix = "train" if split == "train" else "t10k"
     arrays = []
     for kind, offset in (("images-idx3-ubyte", 16), ("labels-idx1-ubyte", 8)):

@@ -1,0 +1,70 @@
+"""Shared fixtures: the CLI as a subprocess, tiny trained checkpoints, a private copy of MNIST."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED_MNIST = REPO / "data" / "mnist"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Flags that make a CLI run take seconds: a handful of batches everywhere.
+TINY_RUN = [
+    "--trainer.max_epochs", "1",
+    "--trainer.limit_train_batches", "5",
+    "--trainer.limit_val_batches", "2",
+    "--trainer.limit_test_batches", "2",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+]  # fmt: skip
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600):
+    """Run `genzoo ARGS` the way a user would, in a fresh Python process."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("GENZOO_RUN_VERSION", None)
+    return subprocess.run(
+        [sys.executable, "-m", "genzoo.cli", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2, a single `genzoo: error:` line naming the problem, and no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("genzoo: error:")]
+    assert len(error_lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
+
+
+@pytest.fixture
+def mnist_copy(tmp_path: Path) -> Path:
+    """A data root whose mnist/ holds a private copy of the bundled files (safe to corrupt)."""
+    target = tmp_path / "data" / "mnist"
+    target.mkdir(parents=True)
+    for f in BUNDLED_MNIST.glob("*.gz"):
+        shutil.copy(f, target / f.name)
+        (target / f.name).chmod(0o644)
+    return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def trained_vae(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The checkpoint of a VAE trained for a few batches through the CLI."""
+    root = tmp_path_factory.mktemp("vae_run")
+    result = run_cli("fit", "--model", "vae", *TINY_RUN, "--trainer.default_root_dir", str(root))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (ckpt,) = root.glob("vae-mnist/version_0/checkpoints/*.ckpt")
+    return ckpt
