@@ -25,8 +25,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
 
 
-def write_images(images: torch.Tensor, out: Path) -> None:
-    """Write images in [0, 1] as a .png grid or .npz array, atomically."""
+def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> None:
+    """Write images in [0, 1] as a .png grid (``nrow`` per row, default square) or .npz array, atomically."""
     from genzoo.viz import save_png
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def write_images(images: torch.Tensor, out: Path) -> None:
     tmp = Path(tmp_name)
     try:
         if out.suffix == ".png":
-            save_png(images, tmp, nrow=max(1, int(math.ceil(math.sqrt(len(images))))))
+            save_png(images, tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
         else:
             np.savez_compressed(tmp, images=to_uint8(images))
         os.replace(tmp, out)
@@ -48,19 +48,42 @@ def check_output_path(out: Path) -> None:
         raise GenzooError(f"--out {out}: unsupported suffix {out.suffix or '(none)'!r}; use .png or .npz")
 
 
+def conditions_for(model, spec: str | None, unset: str, n: int, generator: torch.Generator) -> torch.Tensor | None:
+    """Labels for ``model.sample`` from ``--cond`` (None: the model's own default conditions)."""
+    if spec is None:
+        return None
+    if not model.conditional:
+        raise GenzooError(f"--cond: {type(model).__name__} is not a conditional model; train a cvae to sample by label")
+    from genzoo.edit import parse_condition
+
+    defaults = model.default_labels(n, generator) if model.multi_label else None
+    if model.multi_label and unset == "zero":
+        defaults = torch.zeros_like(defaults)
+    return parse_condition(spec, model.class_names, model.multi_label, n, defaults)
+
+
 def sample_command(argv: list[str]) -> int:
     parser = CommandParser(prog="genzoo sample", description="Write samples from a trained checkpoint.")
     parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) written by genzoo fit")
     parser.add_argument("--num", type=positive_int, default=64, help="how many images (default 64)")
     parser.add_argument("--out", required=True, type=Path, help="output file: .png (grid) or .npz (uint8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--cond", default=None, help="condition of a conditional model: digit=7 (a class), Smiling=1,Eyeglasses=1"
+    )
+    parser.add_argument(
+        "--unset", choices=("freq", "zero"), default="freq",
+        help="attributes --cond does not name: drawn at their training frequencies (freq, default) or 0",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     check_output_path(args.out)
 
     from genzoo.models.base import load_model
 
     model = load_model(args.ckpt)
-    images = model.sample(args.num, generator=torch.Generator().manual_seed(args.seed))
+    generator = torch.Generator().manual_seed(args.seed)
+    y = conditions_for(model, args.cond, args.unset, args.num, generator)
+    images = model.sample(args.num, generator=generator, y=y)
     write_images(images, args.out)
     print(f"wrote {args.num} samples to {args.out}")
     return 0

@@ -1,6 +1,16 @@
 """Registered datamodules; importing this package fills the DATAMODULES registry."""
 
+from genzoo.datamodules.anime import AnimeDataModule
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
+from genzoo.datamodules.celeba import CelebADataModule
+from genzoo.datamodules.folder import FolderDataModule
 from genzoo.datamodules.mnist import MNISTDataModule
 
-__all__ = ["InMemoryImageDataModule", "MNISTDataModule", "TensorImageDataset"]
+__all__ = [
+    "AnimeDataModule",
+    "CelebADataModule",
+    "FolderDataModule",
+    "InMemoryImageDataModule",
+    "MNISTDataModule",
+    "TensorImageDataset",
+]

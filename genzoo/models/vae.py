@@ -57,26 +57,41 @@ class VAE(GenerativeModule):
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
         self.beta = beta
         self.recon_loss = recon_loss
-        # One encoder head for both mu and log sigma^2: (B, 2 * D).
-        self.encoder = self.backbone.encoder(self.image_shape, 2 * latent_dim)
-        self.decoder = self.backbone.decoder(latent_dim, self.image_shape)
+        # One encoder head for both mu and log sigma^2: (B, 2 * D). A conditional subclass (the CVAE)
+        # feeds a condition vector of cond_dim entries to both networks; here there is none.
+        cond_dim = self.condition_dim()
+        self.encoder = self.backbone.encoder(self.image_shape, 2 * latent_dim, cond_dim=cond_dim)
+        self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)
 
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z|x) as (mu, logvar), each (B, D)."""
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
+    def condition_dim(self) -> int:
+        """Length of the condition vector c that encoder and decoder take: 0, the VAE has none."""
+        return 0
+
+    def condition(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        """Labels -> condition vector c (B, cond_dim); the VAE ignores labels."""
+        return None
+
+    def posterior(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x) (or q(z|x, c)) as (mu, logvar), each (B, D)."""
+        mu, logvar = self.encoder(x, c).chunk(2, dim=1)
         return mu, logvar
 
+    def decoder_logits(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """p(x|z) (or p(x|z, c)) as pixel logits (B, C, H, W); a condition is appended to the code."""
+        return self.decoder(z if c is None else torch.cat([z, c], dim=1))
+
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.posterior(x)[0]  # the posterior mean: the deterministic code
+        return self.posterior(x, self.condition(y))[0]  # the posterior mean: the deterministic code
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(z))
+        return torch.sigmoid(self.decoder_logits(z, self.condition(y)))
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        x, _ = batch  # (B, C, H, W) in [0, 1]
-        mu, logvar = self.posterior(x)  # (B, D) each
+        x, y = batch  # (B, C, H, W) in [0, 1]
+        c = self.condition(y)  # None for the VAE
+        mu, logvar = self.posterior(x, c)  # (B, D) each
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation trick
-        recon = reconstruction_loss(self.decoder(z), x, self.recon_loss)
+        recon = reconstruction_loss(self.decoder_logits(z, c), x, self.recon_loss)
         kl = kl_to_standard_normal(mu, logvar)
         loss = recon + self.beta * kl  # -ELBO (for beta = 1)
         self.log_train(batch_idx, loss=loss, recon=recon, kl=kl)

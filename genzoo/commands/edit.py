@@ -1,0 +1,126 @@
+"""``genzoo edit --ckpt C --attr Smiling --out strip.png``: attribute-editing strips from a checkpoint.
+
+Each row of the PNG is one real image: the input, then the edit in ``--steps`` steps (the first step is the
+plain reconstruction). The data defaults to the run's own (its config.yaml); ``--data NAME`` and any
+``--data.KEY VALUE`` (the same options as ``genzoo fit``) choose another. See ``genzoo.edit`` for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genzoo.commands.args import CommandParser, positive_int
+from genzoo.commands.sample import write_images
+from genzoo.errors import GenzooError
+from genzoo.registry import DATAMODULES
+
+
+def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str]) -> Any:
+    """The datamodule named ``name`` (default: the run's own, from its config.yaml) with ``--data.KEY VALUE``
+    flags applied on top of what the run recorded, parsed and type-checked like ``genzoo fit`` does."""
+    from jsonargparse import ArgumentParser
+
+    from genzoo.cli import condense_argument_error
+    from genzoo.metrics.evaluation import data_from_run
+
+    recorded = data_from_run(ckpt)
+    if name is None and recorded is None:
+        raise GenzooError(f"no config.yaml found for {ckpt}; say which data to use with --data NAME (--data.root DIR)")
+    name = name or recorded[0]
+    cls = DATAMODULES.get(name)
+    bad = [f for f in flags if f.startswith("-") and not f.startswith("--data.")]
+    if bad:
+        raise GenzooError(f"genzoo edit: unrecognized arguments: {' '.join(bad)} (see 'genzoo edit --help')")
+    parser = ArgumentParser(prog="genzoo edit", exit_on_error=False)
+    parser.add_class_arguments(cls, "data")
+    if recorded and recorded[0] == name:  # start from what the run trained on
+        accepted = inspect.signature(cls.__init__).parameters
+        parser.set_defaults({f"data.{k}": v for k, v in recorded[1].items() if k in accepted})
+    try:
+        cfg = parser.parse_args(flags)
+    except argparse.ArgumentError as err:
+        raise GenzooError(condense_argument_error(str(err)).replace("genzoo fit", "genzoo edit")) from None
+    return cls(**cfg.data.as_dict())
+
+
+def pick_sources(dm: Any, edit: Any, split: str, num: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """``num`` images of the edit's source group from ``split`` (else from train), with labels and a note."""
+    for name in dict.fromkeys([split, "train"]):
+        dataset = dm.splits.get(name)
+        if dataset is None or len(dataset) == 0:
+            continue
+        where = edit.has_source(dataset.labels).nonzero().squeeze(1)
+        if len(where):
+            where = where[torch.randperm(len(where), generator=torch.Generator().manual_seed(seed))[:num]]
+            note = "" if name == split else f" (the {split} split has no labelled source image: took them from train)"
+            return dataset.images[where], dataset.labels[where], f"{len(where)} {name} images{note}"
+    raise GenzooError(f"no labelled image to edit for '{edit.name}' in the {split} or train split")
+
+
+def edit_command(argv: list[str]) -> int:
+    parser = CommandParser(
+        prog="genzoo edit",
+        description="Attribute-editing strips: encode real images, move them along an attribute, decode.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) of a model with an encoder")
+    parser.add_argument(
+        "--attr", required=True, help="Smiling (add), Smiling=0 (remove) for attribute data; 3:8 (class 3 -> 8)"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output .png: one row per image, input first")
+    parser.add_argument("--data", default=None, help="dataset name (default: the run's own); --data.KEY VALUE too")
+    parser.add_argument("--num", type=positive_int, default=8, help="how many images (rows), default 8")
+    parser.add_argument("--steps", type=positive_int, default=7, help="edit steps per row, default 7")
+    parser.add_argument("--strength", type=float, default=1.5, help="latent walk length in direction units (1.5)")
+    parser.add_argument(
+        "--method", choices=("auto", "latent", "condition"), default="auto",
+        help="latent direction, or the condition of a conditional model (auto: condition if any)",
+    )  # fmt: skip
+    parser.add_argument("--split", choices=("train", "val", "test"), default="val", help="images to edit (val)")
+    parser.add_argument("--max-images", type=positive_int, default=5000, help="images per group for the direction")
+    parser.add_argument("--seed", type=int, default=0, help="which source images are picked (default 0)")
+    args, data_flags = parser.parse_known_args(argv)
+    if args.out.suffix.lower() != ".png":
+        raise GenzooError(f"--out {args.out}: the strip is written as .png")
+
+    from genzoo.edit import as_float_images, attribute_direction, edit_strip, parse_edit
+    from genzoo.models.base import load_model
+
+    model = load_model(args.ckpt)
+    dm = build_data_from_flags(Path(args.ckpt), args.data, data_flags)
+    if tuple(dm.image_shape) != tuple(model.image_shape):
+        raise GenzooError(
+            f"the model was trained on {tuple(model.image_shape)} images but the data gives {dm.image_shape}"
+        )
+    edit = parse_edit(args.attr, list(dm.class_names or []), bool(getattr(dm, "multi_label", False)))
+    dm.prepare_data()
+    dm.setup("fit")
+    dm.setup("test")
+    x, y, picked = pick_sources(dm, edit, args.split, args.num, args.seed)
+    direction, how = None, "condition flipped"
+    if args.method == "latent" or (args.method == "auto" and not model.conditional):
+        train = dm.splits["train"]
+        direction = attribute_direction(model, train.images, train.labels, edit, args.max_images)
+        n_target, n_source = (
+            int(m.sum().clamp(max=args.max_images))
+            for m in (edit.has_target(train.labels), edit.has_source(train.labels))
+        )
+        how = f"latent direction from {n_target} vs {n_source} train images, |d| = {direction.norm():.2f}"
+    images, per_row = edit_strip(
+        model,
+        as_float_images(x, model.device),
+        y.to(model.device),
+        edit,
+        args.method,
+        args.steps,
+        args.strength,
+        direction,
+    )
+    write_images(images, args.out, nrow=per_row)
+    print(f"wrote {args.out}: '{edit.name}' on {picked}, {args.steps} steps ({how}); each row: input, then the steps")
+    return 0

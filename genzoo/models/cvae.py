@@ -1,0 +1,168 @@
+"""Conditional variational autoencoder (CVAE).
+
+Reference: Sohn, Lee & Yan, "Learning Structured Output Representation using Deep Conditional Generative
+Models", NeurIPS 2015; the same model is "M2 with labels given" in Kingma, Rezende, Mohamed & Welling,
+"Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014.
+
+Idea: model the images of a given condition c (a digit class, a set of face attributes) with a VAE whose
+networks are both told c. The decoder is p(x | z, c), the encoder q(z | x, c), the prior stays
+p(z) = N(0, I), and the bound is the VAE's with c added everywhere:
+
+    log p(x | c) >= E_q(z|x,c)[log p(x | z, c)] - KL(q(z | x, c) || p(z)).
+
+What changed from the VAE: the networks take c (the encoder as extra input channels, the decoder as extra
+entries of the code); nothing else. Because the decoder is given the label, the code z need not carry it
+and learns what the label does not say: the slant and stroke of a digit, the pose and light of a face.
+So sampling z with a chosen c draws an image *of that class*, and decoding one image's z under another c
+changes the class and keeps the style: attribute editing by flipping the condition.
+
+Conditions: integer class labels (MNIST) become one-hot vectors inside the model; multi-label attribute
+vectors (CelebA's 40 attributes, 0/1) are used as they are. Any float vector of the right length is taken
+as a condition too, so conditions can be interpolated. The model needs labels: the CLI gives it the
+labelled images only (``labelled_only``).
+
+Training: one phase per batch, the VAE's step with the condition: minimise reconstruction + beta * KL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genzoo.errors import GenzooError
+from genzoo.losses import ReconstructionKind
+from genzoo.models.vae import VAE
+from genzoo.registry import MODELS
+
+#: attributes flipped in the CelebA figure, when the model has them
+FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
+
+
+@MODELS.register("cvae")
+class CVAE(VAE):
+    conditional = True
+    #: the CLI serves a model with this flag the labelled images only
+    needs_labels = True
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 16,
+        backbone: str = "mlp",
+        hidden_dims: list[int] | None = None,
+        lr: float = 1e-3,
+        beta: float = 1.0,
+        recon_loss: ReconstructionKind = "bce",
+        num_classes: int = 10,
+        class_names: list[str] | None = None,
+        multi_label: bool = False,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        """
+        Args:
+            image_shape: (channels, height, width) of the images; set from the data by the CLI.
+            latent_dim: size of the code z.
+            backbone: registered backbone family for encoder and decoder (``genzoo list``).
+            hidden_dims: widths of the backbone's levels (default: the family's own).
+            lr: Adam learning rate.
+            beta: weight of the KL term (1 is the ELBO).
+            recon_loss: likelihood p(x|z, c): ``bce`` (Bernoulli), ``mse`` (Gaussian) or ``l1``.
+            num_classes: length of the condition vector (classes or attributes); set from the data by the CLI.
+            class_names: name of each class or attribute, kept in the checkpoint for ``genzoo sample --cond``.
+            multi_label: labels are 0/1 attribute vectors (CelebA) rather than one class per image (MNIST).
+            log_every_n_steps: log training losses every this many batches.
+        """
+        if num_classes < 1:
+            raise GenzooError(
+                "cvae needs labelled data (num_classes >= 1): train it on mnist, celeba, or a folder "
+                "with one subfolder per class (--data folder --data.labels subfolders)"
+            )
+        if class_names is not None and len(class_names) != num_classes:
+            raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss, log_every_n_steps)
+        self.num_classes = num_classes
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        self.multi_label = multi_label
+        # How often each label is on in the training data: `sample` draws attributes with these odds.
+        self.register_buffer("label_sum", torch.zeros(num_classes))
+        self.register_buffer("label_count", torch.zeros(()))
+
+    def condition_dim(self) -> int:
+        # Called by VAE.__init__ to size the networks; save_hyperparameters() has run by then.
+        return self.hparams["num_classes"]
+
+    def condition(self, y: torch.Tensor | None) -> torch.Tensor:
+        """Labels -> condition vectors (B, num_classes): class indices one-hot, vectors as they are."""
+        if y is None:
+            raise ValueError("the CVAE needs labels y: class indices (B,) or attribute vectors (B, num_classes)")
+        if y.dim() == 2:
+            return y.to(self.label_sum.dtype)
+        return F.one_hot(y.long(), self.num_classes).to(self.label_sum.dtype)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        if batch_idx == 0 and bool((y < 0).any()):  # checked once per epoch: a check per step costs a sync
+            raise GenzooError("cvae: some training images have no label (-1); pass --data.labelled_only true")
+        with torch.no_grad():
+            c = self.condition(y)
+            self.label_sum += c.sum(0)
+            self.label_count += len(c)
+        return super().training_step(batch, batch_idx)  # the VAE's ELBO step, with y as the condition
+
+    # ----- sampling with conditions -------------------------------------------------------------
+    def label_frequencies(self) -> torch.Tensor:
+        """(num_classes,) share of training images with each label on (0.5 before any training)."""
+        if self.label_count <= 0:
+            return torch.full_like(self.label_sum, 0.5)
+        return self.label_sum / self.label_count
+
+    def default_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Conditions for ``sample`` when none are given: classes in turn, or attributes drawn at their
+        training-set frequencies (each independently)."""
+        if self.multi_label:
+            return torch.bernoulli(self.label_frequencies().cpu().expand(n, -1), generator=generator)
+        return torch.arange(n) % self.num_classes
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is None:
+            y = self.default_labels(n, generator)
+        return super().sample(n, generator, y.to(self.device))
+
+    # ----- figures --------------------------------------------------------------------------
+    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
+        """Samples (one row per class, or per real attribute set), reconstructions and condition swaps."""
+        g = torch.Generator().manual_seed(0)
+        x, y = x[:16], y[:16].to(self.device)
+        figs = {}
+        if self.multi_label:
+            # Each row: the attributes of one validation face, with 8 different codes.
+            figs["samples"] = (self.sample(64, g, y[:8].repeat_interleave(8, 0)), 8)
+        else:
+            # Each row: one class; each column: one code z, shared down the column (same style).
+            k = min(self.num_classes, 10)
+            z = self.prior_sample(10, g).repeat(k, 1)
+            figs["samples"] = (self.decode(z, torch.arange(k, device=self.device).repeat_interleave(10)), 10)
+        if len(x) == 16:
+            pairs = torch.stack([x.view(2, 8, *x.shape[1:]), self.reconstruct(x, y).view(2, 8, *x.shape[1:])], 1)
+            figs["reconstructions"] = (pairs.flatten(0, 2), 8)
+        figs["condition_swaps"] = self.condition_swaps(x[:8], y[:8])
+        return figs
+
+    @torch.no_grad()
+    def condition_swaps(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Each row: an input, its reconstruction, then the same code decoded under other conditions:
+        every class (single-label), or one attribute flipped per column (multi-label)."""
+        c = self.condition(y)  # (B, K)
+        z = self.encode(x, c)  # (B, D)
+        if self.multi_label:
+            flips = [self.class_names.index(a) for a in FIGURE_FLIPS if a in self.class_names]
+            flips = flips or list(range(min(6, self.num_classes)))
+            conds = [c] + [torch.cat([c[:, :j], 1 - c[:, j : j + 1], c[:, j + 1 :]], 1) for j in flips]
+        else:
+            eye = torch.eye(self.num_classes, device=c.device)
+            conds = [c] + [eye[j].expand_as(c) for j in range(min(self.num_classes, 10))]
+        columns = [x] + [self.decode(z, cond) for cond in conds]  # each (B, C, H, W)
+        return torch.stack(columns, 1).flatten(0, 1), len(columns)
