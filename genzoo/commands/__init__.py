@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from genzoo.commands.bench import bench_command
+from genzoo.commands.edit import edit_command
+from genzoo.commands.evaluate import evaluate_command
 from genzoo.commands.listing import list_command
 from genzoo.commands.sample import sample_command
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "list": list_command,
     "sample": sample_command,
+    "edit": edit_command,
+    "eval": evaluate_command,
+    "bench": bench_command,
 }

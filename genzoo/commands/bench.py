@@ -1,0 +1,127 @@
+"""``genzoo bench``: train several models under one budget, evaluate them, write a comparison table.
+
+    genzoo bench --suite experiments/suites/mnist_cpu.yaml          # the CPU-sized MNIST suite
+    genzoo bench --models ae,vae --data mnist --seeds 0,1 --max-time 60 --out results/mine
+
+A suite file (YAML) holds the same settings as the flags; flags given on the command line win. Rerunning
+the same command resumes a half-finished benchmark. See genzoo/bench.py and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from genzoo.commands.args import CommandParser, positive_int
+from genzoo.commands.evaluate import add_eval_arguments, eval_settings, name_list
+from genzoo.errors import GenzooError
+
+SUITE_KEYS = ("data", "models", "seeds", "max_epochs", "max_time_s", "data_args", "model_args", "trainer_args")
+SUITE_KEYS += ("recipe", "eval", "out")
+# Evaluation flags that default to "not given" here, so a suite's ``eval:`` values apply unless overridden.
+EVAL_DESTS = ("num_samples", "split", "reference_size", "extractors", "metrics", "probe_train_size")
+EVAL_DESTS += ("inception_weights",)
+EVAL_DESTS += ("batch_size", "device", "seed")
+
+
+def seed_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in name_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def load_suite(path: Path) -> dict[str, Any]:
+    """A suite file's settings, checked for unknown keys."""
+    import yaml
+
+    if not path.is_file():
+        raise GenzooError(f"suite file {path} does not exist; see experiments/suites/ for examples")
+    try:
+        suite = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise GenzooError(f"suite file {path} is not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(suite, dict):
+        raise GenzooError(f"suite file {path} must be a mapping of settings, e.g. 'data: mnist'")
+    unknown = sorted(set(suite) - set(SUITE_KEYS))
+    if unknown:
+        raise GenzooError(f"suite file {path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(SUITE_KEYS)}")
+    return suite
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="genzoo bench", description="Train and evaluate several models; write a table.")
+    parser.add_argument("--suite", type=Path, default=None, help="YAML file with the settings below")
+    parser.add_argument("--models", type=name_list, default=None, help="comma-separated model names, or all")
+    parser.add_argument("--data", default=None, help="dataset name (default mnist)")
+    parser.add_argument("--seeds", type=seed_list, default=None, help="comma-separated seeds (default 0)")
+    parser.add_argument("--max-epochs", type=positive_int, default=None, help="epochs per run")
+    parser.add_argument("--max-time", type=positive_int, default=None, help="wall-clock seconds per run")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default results/bench-<data>)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the reports from existing records")
+    add_eval_arguments(parser)
+    parser.set_defaults(**dict.fromkeys(EVAL_DESTS))
+    return parser
+
+
+def merged_eval_settings(args: argparse.Namespace, suite_eval: dict[str, Any]) -> Any:
+    """Evaluation settings: the defaults, then the suite's ``eval:``, then the flags given."""
+    defaults = CommandParser(prog="genzoo bench")
+    add_eval_arguments(defaults)
+    merged = vars(defaults.parse_args([]))
+    known = set(merged) | {"download"}
+    unknown = sorted(set(suite_eval) - known)
+    if unknown:
+        raise GenzooError(f"suite eval: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    for key, value in suite_eval.items():
+        if key == "download":
+            merged["no_download"] = not value
+        elif key in ("extractors", "metrics") and isinstance(value, str):
+            merged[key] = name_list(value)
+        else:
+            merged[key] = value
+    merged.update({k: v for k, v in vars(args).items() if k in EVAL_DESTS and v is not None})
+    merged["no_download"] = merged["no_download"] or args.no_download
+    return eval_settings(argparse.Namespace(**merged))
+
+
+def bench_command(argv: list[str]) -> int:
+    from genzoo.bench import Benchmark, BenchSpec
+
+    args = build_parser().parse_args(argv)
+    suite = load_suite(args.suite) if args.suite else {}
+    spec_fields = {f.name for f in fields(BenchSpec)}
+    values = {k: v for k, v in suite.items() if k in spec_fields and k != "eval"}
+    if isinstance(values.get("models"), str):
+        values["models"] = name_list(values["models"])
+    for key, flag in (("models", args.models), ("data", args.data), ("seeds", args.seeds)):
+        if flag is not None:
+            values[key] = flag
+    if args.max_epochs is not None:
+        values["max_epochs"] = args.max_epochs
+    if args.max_time is not None:
+        values["max_time_s"] = args.max_time
+    try:
+        spec = BenchSpec(**values, eval=merged_eval_settings(args, suite.get("eval") or {}))
+    except TypeError as err:
+        raise GenzooError(f"suite settings: {err}") from None
+    if spec.max_epochs is None and spec.max_time_s is None:
+        raise GenzooError("give a budget: --max-epochs N and/or --max-time SECONDS (suite: max_epochs, max_time_s)")
+    out = args.out or Path(suite.get("out") or f"results/bench-{spec.data}")
+    bench = Benchmark(spec, out)
+    if args.report_only:
+        from genzoo.bench_report import write_reports
+
+        paths = write_reports(bench)
+        print(f"rewrote {paths['table']}", file=sys.stderr)
+        return 0
+    print(f"benchmark of {', '.join(bench.models)} on {spec.data}, seeds {spec.seeds} -> {out}", file=sys.stderr)
+    failures = bench.run()
+    print((out / "table.md").read_text())
+    if failures:
+        print(f"genzoo bench: {len(failures)} run(s) failed: {', '.join(failures)}; rerun to retry", file=sys.stderr)
+        return 1
+    return 0

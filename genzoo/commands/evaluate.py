@@ -1,0 +1,125 @@
+"""``genzoo eval --ckpt PATH``: the same metrics for every model, as JSON with a protocol card.
+
+Prints the result and writes it beside the checkpoint (``<checkpoint>.eval.json``, or ``--out``),
+atomically. The data defaults to what the run recorded in its config.yaml, else MNIST. See
+docs/metrics.md for what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from genzoo.commands.args import CommandParser, positive_int
+from genzoo.errors import GenzooError
+
+SPLITS = ("train", "val", "test")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def name_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of names, got {text!r}")
+    return names
+
+
+def write_json_atomic(data: Any, path: Path) -> None:
+    """Write JSON to a temporary file beside ``path`` and move it into place: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def resolve_device(choice: str) -> str:
+    import torch
+
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise GenzooError("--device cuda: no CUDA device is available here; use --device cpu")
+    return choice
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """The evaluation options, shared by ``genzoo eval`` and ``genzoo bench``."""
+    from genzoo.metrics.evaluation import METRIC_GROUPS
+
+    parser.add_argument("--num-samples", type=positive_int, default=10_000, help="generated images (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of samples, KID subsets, probe subset (default 0)")
+    parser.add_argument("--split", choices=SPLITS, default="test", help="held-out reference split (default test)")
+    parser.add_argument("--reference-size", type=positive_int, default=None, help="first N images of the split only")
+    parser.add_argument(
+        "--extractors", type=name_list, default=None,
+        help="feature extractors, comma-separated: mnist_classifier, inception (default: the data's own)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--metrics", type=name_list, default=list(METRIC_GROUPS),
+        help=f"metric groups, comma-separated, from {', '.join(METRIC_GROUPS)} (default all)",
+    )  # fmt: skip
+    parser.add_argument("--probe-train-size", type=positive_int, default=None, help="training codes for the probe")
+    parser.add_argument("--inception-weights", default=None, help="local file with FID's Inception-v3 weights")
+    parser.add_argument("--no-download", action="store_true", help="never download extractor weights")
+    parser.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where to run (default auto)")
+
+
+def eval_settings(args: argparse.Namespace) -> Any:
+    from genzoo.metrics.evaluation import METRIC_GROUPS, EvalSettings
+    from genzoo.metrics.features import EXTRACTORS
+    from genzoo.registry import load_all
+
+    load_all()
+    unknown = [m for m in args.metrics if m not in METRIC_GROUPS]
+    if unknown:
+        raise GenzooError(f"--metrics: unknown group(s) {', '.join(unknown)}; choose from {', '.join(METRIC_GROUPS)}")
+    for name in args.extractors or []:
+        EXTRACTORS.get(name)  # an unknown name fails here, listing the known ones
+    return EvalSettings(
+        num_samples=args.num_samples,
+        seed=args.seed,
+        split=args.split,
+        reference_size=args.reference_size,
+        extractors=args.extractors,
+        metrics=tuple(args.metrics),
+        probe_train_size=args.probe_train_size,
+        inception_weights=args.inception_weights,
+        download=not args.no_download,
+        batch_size=args.batch_size,
+        device=resolve_device(args.device),
+    )
+
+
+def evaluate_command(argv: list[str]) -> int:
+    parser = CommandParser(prog="genzoo eval", description="Evaluate a checkpoint: every metric, as JSON.")
+    parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint (.ckpt) written by genzoo fit")
+    parser.add_argument("--data", default=None, help="dataset name (default: the run's own data, else mnist)")
+    parser.add_argument("--data-root", default=None, help="folder holding the dataset (default: the run's own)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: <checkpoint>.eval.json)")
+    parser.add_argument("--samples-png", type=Path, default=None, help="also save 64 of the samples as a PNG grid")
+    add_eval_arguments(parser)
+    args = parser.parse_args(argv)
+    if not args.ckpt.is_file():
+        raise GenzooError(f"checkpoint {args.ckpt} does not exist; give the path of a .ckpt file from a run folder")
+    settings = eval_settings(args)
+
+    from genzoo.metrics.evaluation import Evaluator
+
+    print(f"evaluating {args.ckpt} ({settings.num_samples} samples, {settings.device}) ...", file=sys.stderr)
+    result = Evaluator(settings).evaluate(args.ckpt, args.data, args.data_root, args.samples_png)
+    out = args.out or args.ckpt.with_suffix(".eval.json")
+    write_json_atomic(result, out)
+    print(json.dumps(result, indent=2))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
