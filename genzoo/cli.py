@@ -228,6 +228,14 @@ def run_lightning(argv: list[str]) -> None:
         _lightning_cli_class()(logger_choice, args)
     except argparse.ArgumentError as err:
         raise GenzooError(condense_argument_error(str(err))) from None
+    except ValueError as err:
+        # jsonargparse wraps errors raised in a model's __init__ (e.g. "cvae needs labelled data"): unwrap ours.
+        cause = err.__cause__ or err.__context__
+        while cause is not None and not isinstance(cause, GenzooError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise cause from None
 
 
 def main(argv: list[str] | None = None) -> int:

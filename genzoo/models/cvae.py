@@ -139,7 +139,8 @@ class CVAE(VAE):
         figs = {}
         if self.multi_label:
             # Each row: the attributes of one validation face, with 8 different codes.
-            figs["samples"] = (self.sample(64, g, y[:8].repeat_interleave(8, 0)), 8)
+            conds = y[:8].repeat_interleave(8, 0)  # (up to 64, K)
+            figs["samples"] = (self.sample(len(conds), g, conds), 8)
         else:
             # Each row: one class; each column: one code z, shared down the column (same style).
             k = min(self.num_classes, 10)

@@ -1,0 +1,139 @@
+"""Attribute editing: edit specs, the latent direction, the strips, and `genzoo edit` on MNIST and CelebA runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import assert_one_line_error, run_cli
+from face_data import make_anime_png, make_celeba
+from PIL import Image
+
+from genzoo.datamodules.celeba import CELEBA_ATTRIBUTES
+from genzoo.edit import Edit, attribute_direction, edit_strip, parse_edit
+from genzoo.errors import GenzooError
+from genzoo.models import AE
+from genzoo.models.cvae import CVAE
+
+DIGITS = [str(d) for d in range(10)]
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
+def test_parse_edit() -> None:
+    names = list(CELEBA_ATTRIBUTES)
+    smile = names.index("Smiling")
+    assert parse_edit("Smiling", names, True) == Edit("Smiling: 0 -> 1", smile, 0, 1)
+    assert parse_edit("smiling=0", names, True) == Edit("Smiling: 1 -> 0", smile, 1, 0)
+    assert parse_edit("3:8", DIGITS, False) == Edit("3 -> 8", None, 3, 8)
+    assert parse_edit("digit=3->8", DIGITS, False).target == 8
+    for spec, names_, multi, fragment in [
+        ("Smilng", names, True, "unknown attribute 'Smilng'"),
+        ("Smiling=3", names, True, "0 or 1"),
+        ("3", DIGITS, False, "FROM:TO"),
+        ("3:3", DIGITS, False, "the same"),
+        ("3:x", DIGITS, False, "unknown class 'x'"),
+        ("Smiling", [], True, "no labels"),
+    ]:
+        with pytest.raises(GenzooError, match=fragment):
+            parse_edit(spec, names_, multi)
+
+
+def test_edit_masks_and_apply() -> None:
+    multi = Edit("Smiling: 0 -> 1", 1, 0, 1)
+    labels = torch.tensor([[0, 0], [1, 1], [-1, -1]])
+    assert multi.has_source(labels).tolist() == [True, False, False]  # unlabelled rows are in no group
+    assert multi.apply(labels[:1]).tolist() == [[0, 1]]
+    single = Edit("3 -> 8", None, 3, 8)
+    assert single.has_target(torch.tensor([8, 3, -1])).tolist() == [True, False, False]
+    assert single.apply(torch.tensor([3, 3])).tolist() == [8, 8]
+
+
+def test_direction_and_strips() -> None:
+    torch.manual_seed(0)
+    model = AE(latent_dim=3).eval()
+    images = torch.randint(0, 256, (20, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.arange(20) % 4
+    edit = parse_edit("1:2", ["0", "1", "2", "3"], False)
+    direction = attribute_direction(model, images, labels, edit)
+    with torch.no_grad():
+        codes = model.encode(images.float() / 255)
+    assert torch.allclose(direction, codes[labels == 2].mean(0) - codes[labels == 1].mean(0), atol=1e-5)
+    x = images[labels == 1].float() / 255
+    strip, per_row = edit_strip(model, x, labels[labels == 1], edit, steps=4, strength=1.0, direction=direction)
+    rows = strip.view(len(x), per_row, 1, 28, 28)
+    assert per_row == 5 and torch.equal(rows[:, 0], x)  # the input first
+    assert torch.allclose(rows[:, 1], model.reconstruct(x), atol=1e-6)  # step 0: the plain reconstruction
+    assert torch.allclose(rows[:, -1], model.decode(model.encode(x) + direction), atol=1e-5)
+    # A conditional model edits by stepping its condition; the last step is the edited condition.
+    cvae = CVAE(latent_dim=3, num_classes=4).eval()
+    strip, per_row = edit_strip(cvae, x, labels[labels == 1], edit, steps=3)
+    z = cvae.encode(x, labels[labels == 1])
+    last = strip.view(len(x), per_row, 1, 28, 28)[:, -1]
+    assert torch.allclose(last, cvae.decode(z, torch.full((len(x),), 2)), atol=1e-6)
+    with pytest.raises(GenzooError, match="conditional model"):
+        edit_strip(model, x, labels[:5], edit, method="condition")
+
+
+def png_grid(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return im.size
+
+
+def test_edit_cli_mnist_class_change(trained_vae: Path, tmp_path: Path) -> None:
+    """Any model with an encoder on MNIST, the data taken from the run's config: 3 -> 8 in 7 steps."""
+    out = tmp_path / "three_to_eight.png"
+    result = run_cli(
+        "edit", "--ckpt", str(trained_vae), "--attr", "3:8", "--out", str(out), "--num", "4", env=ONE_THREAD
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "'3 -> 8' on 4 val images" in result.stdout and "latent direction" in result.stdout
+    assert png_grid(out) == (2 + 8 * 30, 2 + 4 * 30)  # 8 columns (input + 7 steps) x 4 rows of 28+2 pixels
+    bad = run_cli("edit", "--ckpt", str(trained_vae), "--attr", "Smiling", "--out", str(out))
+    assert_one_line_error(bad, "FROM:TO")
+
+
+@pytest.fixture(scope="module")
+def celeba_cvae(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A CVAE trained through the CLI on a tiny CelebA layout (32x32); returns (data root, checkpoint)."""
+    root = tmp_path_factory.mktemp("celeba_cvae")
+    make_celeba(root / "data", n=30, labelled=12)
+    result = run_cli(
+        "fit", "--model", "cvae", "--data", "celeba", "--data.root", str(root / "data"), "--data.size", "32",
+        "--data.batch_size", "4", "--data.cache_dir", str(root / "cache"), "--model.backbone", "conv",
+        "--model.hidden_dims", "[16, 32]", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
+        "--trainer.default_root_dir", str(root / "runs"), env=ONE_THREAD,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The CVAE needs labels: it saw the 12 labelled images only, and says so.
+    log = result.stdout + result.stderr
+    assert "training on 10 labelled images (labelled_only" in log, log[-3000:]
+    (ckpt,) = (root / "runs").glob("cvae-celeba/version_0/checkpoints/*.ckpt")
+    return root / "data", ckpt
+
+
+def test_edit_cli_celeba_cvae(celeba_cvae: tuple[Path, Path], tmp_path: Path) -> None:
+    data, ckpt = celeba_cvae
+    out = tmp_path / "smile.png"
+    result = run_cli("edit", "--ckpt", str(ckpt), "--attr", "Smiling", "--out", str(out), env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "condition flipped" in result.stdout and "Smiling: 0 -> 1" in result.stdout
+    latent = run_cli(
+        "edit", "--ckpt", str(ckpt), "--attr", "Smiling=0", "--method", "latent", "--data", "celeba",
+        "--data.root", str(data), "--data.size", "32", "--data.cache_dir", str(tmp_path / "c"), "--steps", "3",
+        "--out", str(out), env=ONE_THREAD,
+    )  # fmt: skip
+    assert latent.returncode == 0, latent.stderr[-2000:]
+    assert "latent direction from" in latent.stdout
+    assert png_grid(out)[0] == 2 + 4 * 34
+    bad = run_cli("edit", "--ckpt", str(ckpt), "--attr", "Smilng", "--out", str(out))
+    assert_one_line_error(bad, "unknown attribute 'Smilng'")
+    bad = run_cli("edit", "--ckpt", str(ckpt), "--attr", "Smiling", "--data.size", "64", "--out", str(out))
+    assert_one_line_error(bad, "trained on (3, 32, 32) images")
+
+
+def test_cvae_on_unlabelled_data_is_refused(tmp_path: Path) -> None:
+    make_anime_png(tmp_path / "anime", 12)
+    data = ["--data", "anime", "--data.root", str(tmp_path / "anime"), "--data.cache_dir", str(tmp_path / "c")]
+    result = run_cli("fit", "--model", "cvae", *data, "--trainer.default_root_dir", str(tmp_path / "runs"))
+    assert_one_line_error(result, "cvae needs labelled data")
