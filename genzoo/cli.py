@@ -155,7 +155,8 @@ def _lightning_cli_class():
             model_cls = _import(cfg["model"]["class_path"])
             # Data -> model links: the model is told the image shape and label count of its data.
             data_args = cfg["data"].get("init_args")
-            if getattr(model_cls, "needs_labels", False) and data_args and data_args.get("labelled_only", False) is None:
+            needs_labels = getattr(model_cls, "needs_labels", False)
+            if needs_labels and data_args and data_args.get("labelled_only", False) is None:
                 data_args["labelled_only"] = True  # a model that needs labels (CVAE) gets the labelled images only
             datamodule = data_cls(**dict(cfg["data"].get("init_args") or {}))
             accepted = inspect.signature(model_cls.__init__).parameters
