@@ -35,6 +35,7 @@ from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind
 from genzoo.models.vae import VAE
 from genzoo.registry import MODELS
+from genzoo.viz import paired_rows
 
 #: attributes flipped in the CelebA figure, when the model has them
 FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
@@ -147,8 +148,7 @@ class CVAE(VAE):
             z = self.prior_sample(10, g).repeat(k, 1)
             figs["samples"] = (self.decode(z, torch.arange(k, device=self.device).repeat_interleave(10)), 10)
         if len(x) == 16:
-            pairs = torch.stack([x.view(2, 8, *x.shape[1:]), self.reconstruct(x, y).view(2, 8, *x.shape[1:])], 1)
-            figs["reconstructions"] = (pairs.flatten(0, 2), 8)
+            figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
         figs["condition_swaps"] = self.condition_swaps(x[:8], y[:8])
         return figs
 
