@@ -43,20 +43,27 @@ from genzoo.registry import DATAMODULES, MODELS, load_all
 LOG_TAIL_LINES = 25
 
 
+# The defaults are the CPU-sized MNIST suite (experiments/suites/mnist_cpu.yaml): two seeds, 45 s of
+# training per run, 5,000 samples, so that `genzoo bench --models all --data mnist` finishes on a 2-core
+# CPU in under half an hour. GPU suites override them.
+DEFAULT_TRAINER_ARGS = {"num_sanity_val_steps": 0, "limit_val_batches": 8}  # validation only feeds figures
+BENCH_EVAL_DEFAULTS = {"num_samples": 5000, "probe_train_size": 10_000}
+
+
 @dataclass
 class BenchSpec:
     """One benchmark: what to train, on what, for how long, and how to evaluate it."""
 
     data: str = "mnist"
     models: list[str] = field(default_factory=lambda: ["all"])
-    seeds: list[int] = field(default_factory=lambda: [0])
-    max_epochs: int | None = None  #: epochs per run (None: bounded by max_time only)
-    max_time_s: int | None = None  #: wall-clock limit per run, in seconds (Lightning's max_time)
+    seeds: list[int] = field(default_factory=lambda: [0, 1])
+    max_epochs: int | None = 100  #: epochs per run (None: bounded by max_time only)
+    max_time_s: int | None = 45  #: wall-clock limit per run, in seconds (Lightning's max_time)
     data_args: dict[str, Any] = field(default_factory=dict)  #: --data.* for every run
     model_args: dict[str, dict[str, Any]] = field(default_factory=dict)  #: --model.* per model name
-    trainer_args: dict[str, Any] = field(default_factory=dict)  #: --trainer.* for every run
-    recipe: str | None = None  #: per-model --config pattern, e.g. experiments/{data}/{model}.yaml, used if present
-    eval: EvalSettings = field(default_factory=EvalSettings)
+    trainer_args: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAINER_ARGS))  #: --trainer.*
+    recipe: str | None = "experiments/{data}/{model}.yaml"  #: per-model --config pattern, used where it exists
+    eval: EvalSettings = field(default_factory=lambda: EvalSettings(**BENCH_EVAL_DEFAULTS))
 
     def protocol(self) -> dict[str, Any]:
         """The settings that must not change within one results folder (models and seeds may grow)."""

@@ -28,7 +28,7 @@ COLUMNS: list[tuple[str, str, str, float]] = [
     ("psnr", "PSNR dB", "{:.2f}", 1.0),
     ("ssim", "SSIM", "{:.3f}", 1.0),
     ("fid", "FID", "{:.2f}", 1.0),
-    ("kid", "KID x1e3", "{:.2f}", 1e3),
+    ("kid", "KID", "{:.2f}", 1.0),
     ("precision", "precision", "{:.3f}", 1.0),
     ("recall", "recall", "{:.3f}", 1.0),
     ("class_entropy", "class entropy", "{:.3f}", 1.0),
@@ -114,6 +114,10 @@ def markdown_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def flags(values: dict[str, Any]) -> str:
+    return ", ".join(f"`{k}={v}`" for k, v in values.items()) or "-"
+
+
 def protocol_lines(bench: Benchmark, records: list[dict[str, Any]]) -> list[str]:
     """The benchmark's protocol card as Markdown bullet points."""
     spec = bench.spec
@@ -131,13 +135,15 @@ def protocol_lines(bench: Benchmark, records: list[dict[str, Any]]) -> list[str]
         if part
     )
     versions = card.get("versions", {})
+    kid = card.get("kid", {"subsets": spec.eval.kid_subsets, "subset_size": spec.eval.kid_subset_size})
     return [
         f"- data: `{spec.data}`; models: {', '.join(bench.models)}; seeds: {', '.join(map(str, spec.seeds))}",
-        f"- budget per (model, seed): {budget or 'the trainer defaults'}; trainer flags: {spec.trainer_args or '-'};"
-        f" model flags: {spec.model_args or '-'}",
+        f"- budget per (model, seed): {budget or 'the trainer defaults'}, whichever comes first;"
+        f" trainer flags: {flags(spec.trainer_args)}; model flags: {flags(spec.model_args)};"
+        f" recipes: `{spec.recipe or '-'}` where present",
         f"- samples: {spec.eval.num_samples} per model against the `{spec.eval.split}` split"
         f" ({card.get('reference_size', '?')} images); seed {spec.eval.seed};"
-        f" KID {spec.eval.kid_subsets} subsets of {spec.eval.kid_subset_size}; precision/recall k={spec.eval.pr_k};"
+        f" KID {kid['subsets']} subsets of {kid['subset_size']}; precision/recall k={spec.eval.pr_k};"
         f" probe on {card.get('probe_train_size', '?')} training codes",
         f"- feature extractor: {extractors or '-'}",
         f"- device: {card.get('device', '?')}, {card.get('torch_threads', '?')} threads; "
@@ -296,6 +302,8 @@ def plot_curves(bench: Benchmark, path: Path) -> Path:
         ax.set_xlabel("step", fontsize=8)
         if names:
             ax.legend(fontsize=7)
+        else:  # runs shorter than the model's logging interval log no training loss
+            ax.text(0.5, 0.5, "no training losses logged", ha="center", va="center", transform=ax.transAxes)
         val = [(r["epoch"], r["val/recon_mse"]) for r in metrics if "val/recon_mse" in r]
         if val:
             val_ax.plot(*zip(*val), marker="o", label=model)

@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from genzoo.commands.args import CommandParser, positive_int
+from genzoo.commands.args import CommandParser
 from genzoo.commands.evaluate import add_eval_arguments, eval_settings, name_list
 from genzoo.errors import GenzooError
 
@@ -32,6 +32,17 @@ def seed_list(text: str) -> list[int]:
         return [int(part) for part in name_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def limit(text: str) -> int | None:
+    """A budget: a whole number of at least 1, or 0 for "no limit" (None)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 (0: no limit), got {value}")
+    return value or None
 
 
 def load_suite(path: Path) -> dict[str, Any]:
@@ -57,9 +68,10 @@ def build_parser() -> CommandParser:
     parser.add_argument("--suite", type=Path, default=None, help="YAML file with the settings below")
     parser.add_argument("--models", type=name_list, default=None, help="comma-separated model names, or all")
     parser.add_argument("--data", default=None, help="dataset name (default mnist)")
-    parser.add_argument("--seeds", type=seed_list, default=None, help="comma-separated seeds (default 0)")
-    parser.add_argument("--max-epochs", type=positive_int, default=None, help="epochs per run")
-    parser.add_argument("--max-time", type=positive_int, default=None, help="wall-clock seconds per run")
+    parser.add_argument("--seeds", type=seed_list, default=None, help="comma-separated seeds (default 0,1)")
+    # SUPPRESS: absent unless given, so "0: no limit" (None) can override a suite's value.
+    parser.add_argument("--max-epochs", type=limit, default=argparse.SUPPRESS, help="epochs per run (0: no limit)")
+    parser.add_argument("--max-time", type=limit, default=argparse.SUPPRESS, help="seconds per run (0: no limit)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default results/bench-<data>)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the reports from existing records")
     add_eval_arguments(parser)
@@ -69,9 +81,11 @@ def build_parser() -> CommandParser:
 
 def merged_eval_settings(args: argparse.Namespace, suite_eval: dict[str, Any]) -> Any:
     """Evaluation settings: the defaults, then the suite's ``eval:``, then the flags given."""
+    from genzoo.bench import BENCH_EVAL_DEFAULTS
+
     defaults = CommandParser(prog="genzoo bench")
     add_eval_arguments(defaults)
-    merged = vars(defaults.parse_args([]))
+    merged = vars(defaults.parse_args([])) | BENCH_EVAL_DEFAULTS
     known = set(merged) | {"download"}
     unknown = sorted(set(suite_eval) - known)
     if unknown:
@@ -100,9 +114,9 @@ def bench_command(argv: list[str]) -> int:
     for key, flag in (("models", args.models), ("data", args.data), ("seeds", args.seeds)):
         if flag is not None:
             values[key] = flag
-    if args.max_epochs is not None:
+    if hasattr(args, "max_epochs"):
         values["max_epochs"] = args.max_epochs
-    if args.max_time is not None:
+    if hasattr(args, "max_time"):
         values["max_time_s"] = args.max_time
     try:
         spec = BenchSpec(**values, eval=merged_eval_settings(args, suite.get("eval") or {}))

@@ -116,8 +116,8 @@ def evaluate_command(argv: list[str]) -> int:
 
     from genzoo.metrics.evaluation import Evaluator
 
-    print(f"evaluating {args.ckpt} ({settings.num_samples} samples, {settings.device}) ...", file=sys.stderr)
-    result = Evaluator(settings).evaluate(args.ckpt, args.data, args.data_root, args.samples_png)
+    evaluator = Evaluator(settings, log=lambda message: print(message, file=sys.stderr, flush=True))
+    result = evaluator.evaluate(args.ckpt, args.data, args.data_root, args.samples_png)
     out = args.out or args.ckpt.with_suffix(".eval.json")
     write_json_atomic(result, out)
     print(json.dumps(result, indent=2))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -127,8 +128,9 @@ def sha256_short(path: Path) -> str:
 class Evaluator:
     """Evaluates checkpoints under one ``EvalSettings``; caches data and reference features across calls."""
 
-    def __init__(self, settings: EvalSettings | None = None) -> None:
+    def __init__(self, settings: EvalSettings | None = None, log: Callable[[str], None] | None = None) -> None:
         self.settings = settings or EvalSettings()
+        self.log = log or (lambda message: None)  # progress lines, e.g. to stderr
         self._data: dict[str, Any] = {}
         self._extractors: dict[str, FeatureExtractor | str] = {}
         self._reference: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor | None]] = {}
@@ -189,6 +191,7 @@ class Evaluator:
         if s.reference_size and s.reference_size < len(held_out):
             held_out = TensorImageDataset(held_out.images[: s.reference_size], held_out.labels[: s.reference_size])
         labelled = bool((held_out.labels >= 0).any())  # -1 marks "no label" (whole rows or single attributes)
+        self.log(f"{checkpoint}: {MODELS.name_of(model)} on {data_name} ({s.split} split, {len(held_out)} images)")
         result: dict[str, Any] = {
             "checkpoint": str(checkpoint),
             "model": MODELS.name_of(model),
@@ -207,6 +210,7 @@ class Evaluator:
         start = time.perf_counter()
         requested = None
         if "sample_quality" in s.metrics or "coverage" in s.metrics:
+            self.log(f"sampling {s.num_samples} images; features: {', '.join(self.extractor_names(data_name))}")
             samples, requested = self.generate(model, held_out.labels if labelled else None)
             timings["sampling"] = time.perf_counter() - start
             if samples_png is not None:
@@ -219,10 +223,12 @@ class Evaluator:
 
         start = time.perf_counter()
         if "probe" in s.metrics:
+            self.log("linear probe on encoder codes")
             result["linear_probe"] = self.probe(model, train, held_out, labelled)
         timings["probe"] = time.perf_counter() - start
 
-        extractors = [self.extractor(n) for n in self.extractor_names(data_name)]
+        uses_features = "sample_quality" in s.metrics or "coverage" in s.metrics
+        extractors = [self.extractor(n) for n in self.extractor_names(data_name)] if uses_features else []
         result["protocol"] = protocol_card(
             checkpoint=str(checkpoint),
             checkpoint_sha256=sha256_short(checkpoint),
@@ -234,7 +240,7 @@ class Evaluator:
             seed=s.seed,
             conditional_labels="drawn from the reference split's labels" if requested is not None else None,
             extractors=[e.describe() if isinstance(e, FeatureExtractor) else {"unavailable": e} for e in extractors],
-            kid={"subsets": s.kid_subsets, "subset_size": s.kid_subset_size},
+            kid={"subsets": s.kid_subsets, "subset_size": min(s.kid_subset_size, s.num_samples, len(held_out))},
             precision_recall_k=s.pr_k,
             probe_train_size=s.probe_train_size or len(train),
             metrics=list(s.metrics),
