@@ -6,11 +6,14 @@ came from and check that labels stayed with their images.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from genzoo.cli import main
 from genzoo.datamodules.celeba import CELEBA_ATTRIBUTES
 
 SMILING = CELEBA_ATTRIBUTES.index("Smiling")
@@ -74,3 +77,15 @@ def make_anime_jpg(root: Path, n: int = 20) -> Path:
     for i in range(n):
         write_image(root / "images" / f"{i}_2005.jpg", i, (80 + 7 * i, 90 + 5 * i))
     return root
+
+
+def cli_here(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, *args: str) -> subprocess.CompletedProcess:
+    """`genzoo ARGS` through the same entry point, in this process: for error paths, where a process start
+    would cost more than the check (the success paths run as real subprocesses)."""
+    # main() may set GENZOO_RUN_VERSION (a run folder); setenv first so monkeypatch removes it afterwards.
+    monkeypatch.setenv("GENZOO_RUN_VERSION", "")
+    monkeypatch.delenv("GENZOO_RUN_VERSION")
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out, err)

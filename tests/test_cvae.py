@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from conftest import assert_one_line_error, run_cli
+from face_data import cli_here
 from torch.utils.data import DataLoader, TensorDataset
 
 from genzoo.datamodules.base import default_data_root
@@ -79,20 +80,25 @@ def save_trained(model: pl.LightningModule, x: torch.Tensor, y: torch.Tensor, pa
     return path
 
 
-def test_sample_cond_cli_multi_label_and_errors(tmp_path: Path) -> None:
+def test_sample_cond_cli_multi_label_and_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def genzoo(*args: str):
+        return cli_here(capsys, monkeypatch, *args)
+
     y = torch.randint(0, 2, (8, 40))
     ckpt = save_trained(multi_label_cvae(), torch.rand(8, 3, 32, 32), y, tmp_path / "cvae.ckpt")
     assert load_model(ckpt).class_names == list(CELEBA_ATTRIBUTES)  # names travel in the checkpoint
     out = tmp_path / "s.npz"
-    ok = run_cli("sample", "--ckpt", str(ckpt), "--num", "6", "--cond", "Smiling=1,eyeglasses=1", "--out", str(out))
+    ok = genzoo("sample", "--ckpt", str(ckpt), "--num", "6", "--cond", "Smiling=1,eyeglasses=1", "--out", str(out))
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert np.load(out)["images"].shape == (6, 3, 32, 32)
-    bad = run_cli("sample", "--ckpt", str(ckpt), "--cond", "Smilling=1", "--out", str(out))
+    bad = genzoo("sample", "--ckpt", str(ckpt), "--cond", "Smilling=1", "--out", str(out))
     assert_one_line_error(bad, "unknown attribute 'Smilling'", "Smiling")
-    bad = run_cli("sample", "--ckpt", str(ckpt), "--cond", "Smiling=2", "--out", str(out))
+    bad = genzoo("sample", "--ckpt", str(ckpt), "--cond", "Smiling=2", "--out", str(out))
     assert_one_line_error(bad, "0 or 1")
     vae = save_trained(VAE(), torch.rand(8, 1, 28, 28), torch.zeros(8, dtype=torch.long), tmp_path / "vae.ckpt")
-    bad = run_cli("sample", "--ckpt", str(vae), "--cond", "digit=7", "--out", str(out))
+    bad = genzoo("sample", "--ckpt", str(vae), "--cond", "digit=7", "--out", str(out))
     assert_one_line_error(bad, "not a conditional model")
 
 
@@ -115,7 +121,7 @@ def mnist_classifier(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
     torch.manual_seed(0)
     clf = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.Adam(clf.parameters(), 1e-3)
-    for _ in range(400):
+    for _ in range(300):
         idx = torch.randint(0, len(x) - 5000, (128,))
         loss = F.cross_entropy(clf(x[idx]), y[idx])
         opt.zero_grad()
@@ -128,10 +134,10 @@ def mnist_classifier(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
 
 
 def test_conditional_mnist_samples_show_requested_digit(tmp_path: Path) -> None:
-    # A small code (4) leaves the class to the condition, so a short run already uses it.
+    # A 2-d code leaves the class to the condition, so a short run already uses it (about 80% after 200 batches).
     fit = run_cli(
-        "fit", "--model", "cvae", "--model.latent_dim", "4", "--trainer.max_epochs", "1",
-        "--trainer.limit_train_batches", "300", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",
+        "fit", "--model", "cvae", "--model.latent_dim", "2", "--trainer.max_epochs", "1",
+        "--trainer.limit_train_batches", "200", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",
         "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path), env=ONE_THREAD,
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr[-3000:]
@@ -144,7 +150,12 @@ def test_conditional_mnist_samples_show_requested_digit(tmp_path: Path) -> None:
     assert sample.returncode == 0, sample.stderr[-2000:]
 
     images, labels = load_mnist_arrays(default_data_root() / "mnist", "train", download=False)
-    clf = mnist_classifier(torch.from_numpy(images.copy()).float() / 255, torch.from_numpy(labels))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: one thread is fastest on a shared 2-core machine
+    try:
+        clf = mnist_classifier(torch.from_numpy(images.copy()).float() / 255, torch.from_numpy(labels))
+    finally:
+        torch.set_num_threads(threads)
     sevens = torch.from_numpy(np.load(out)["images"]).float() / 255
     with torch.no_grad():
         assert (clf(sevens).argmax(1) == 7).float().mean() > 0.6  # chance is 0.1

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import assert_one_line_error, run_cli
-from face_data import make_anime_png, make_celeba
+from face_data import cli_here, make_anime_png, make_celeba
 from PIL import Image
 
 from genzoo.datamodules.celeba import CELEBA_ATTRIBUTES
@@ -80,7 +80,9 @@ def png_grid(path: Path) -> tuple[int, int]:
         return im.size
 
 
-def test_edit_cli_mnist_class_change(trained_vae: Path, tmp_path: Path) -> None:
+def test_edit_cli_mnist_class_change(
+    trained_vae: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Any model with an encoder on MNIST, the data taken from the run's config: 3 -> 8 in 7 steps."""
     out = tmp_path / "three_to_eight.png"
     result = run_cli(
@@ -89,7 +91,7 @@ def test_edit_cli_mnist_class_change(trained_vae: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "'3 -> 8' on 4 val images" in result.stdout and "latent direction" in result.stdout
     assert png_grid(out) == (2 + 8 * 30, 2 + 4 * 30)  # 8 columns (input + 7 steps) x 4 rows of 28+2 pixels
-    bad = run_cli("edit", "--ckpt", str(trained_vae), "--attr", "Smiling", "--out", str(out))
+    bad = cli_here(capsys, monkeypatch, "edit", "--ckpt", str(trained_vae), "--attr", "Smiling", "--out", str(out))
     assert_one_line_error(bad, "FROM:TO")
 
 
@@ -112,28 +114,35 @@ def celeba_cvae(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "data", ckpt
 
 
-def test_edit_cli_celeba_cvae(celeba_cvae: tuple[Path, Path], tmp_path: Path) -> None:
+def test_edit_cli_celeba_cvae(
+    celeba_cvae: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def genzoo(*args: str):
+        return cli_here(capsys, monkeypatch, *args)
+
     data, ckpt = celeba_cvae
     out = tmp_path / "smile.png"
     result = run_cli("edit", "--ckpt", str(ckpt), "--attr", "Smiling", "--out", str(out), env=ONE_THREAD)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "condition flipped" in result.stdout and "Smiling: 0 -> 1" in result.stdout
-    latent = run_cli(
+    latent = genzoo(
         "edit", "--ckpt", str(ckpt), "--attr", "Smiling=0", "--method", "latent", "--data", "celeba",
         "--data.root", str(data), "--data.size", "32", "--data.cache_dir", str(tmp_path / "c"), "--steps", "3",
-        "--out", str(out), env=ONE_THREAD,
+        "--out", str(out),
     )  # fmt: skip
     assert latent.returncode == 0, latent.stderr[-2000:]
     assert "latent direction from" in latent.stdout
     assert png_grid(out)[0] == 2 + 4 * 34
-    bad = run_cli("edit", "--ckpt", str(ckpt), "--attr", "Smilng", "--out", str(out))
+    bad = genzoo("edit", "--ckpt", str(ckpt), "--attr", "Smilng", "--out", str(out))
     assert_one_line_error(bad, "unknown attribute 'Smilng'")
-    bad = run_cli("edit", "--ckpt", str(ckpt), "--attr", "Smiling", "--data.size", "64", "--out", str(out))
+    bad = genzoo("edit", "--ckpt", str(ckpt), "--attr", "Smiling", "--data.size", "64", "--out", str(out))
     assert_one_line_error(bad, "trained on (3, 32, 32) images")
 
 
-def test_cvae_on_unlabelled_data_is_refused(tmp_path: Path) -> None:
+def test_cvae_on_unlabelled_data_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_anime_png(tmp_path / "anime", 12)
     data = ["--data", "anime", "--data.root", str(tmp_path / "anime"), "--data.cache_dir", str(tmp_path / "c")]
-    result = run_cli("fit", "--model", "cvae", *data, "--trainer.default_root_dir", str(tmp_path / "runs"))
+    result = cli_here(capsys, monkeypatch, "fit", "--model", "cvae", *data, "--trainer.default_root_dir", str(tmp_path))
     assert_one_line_error(result, "cvae needs labelled data")

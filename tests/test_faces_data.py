@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import SHARED_DATA, assert_one_line_error, run_cli
-from face_data import SMILING, celeba_split, code, make_anime_jpg, make_anime_png, make_celeba, write_image
+from face_data import SMILING, celeba_split, cli_here, code, make_anime_jpg, make_anime_png, make_celeba, write_image
 
 import genzoo.datamodules.cache as cache_module
 from genzoo.datamodules import AnimeDataModule, CelebADataModule, FolderDataModule
@@ -192,9 +192,12 @@ def test_celeba_file_problems_one_line(tmp_path: Path, damage: str, fragment: st
     assert "\n" not in str(err.value)
 
 
-def test_cli_missing_and_corrupt_files_exit_2(tmp_path: Path) -> None:
+def test_cli_missing_and_corrupt_files_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     common = ["--data.cache_dir", str(tmp_path / "c"), "--trainer.default_root_dir", str(tmp_path / "runs")]
-    result = run_cli("fit", "--model", "vae", "--data", "celeba", "--data.root", str(tmp_path / "nowhere"), *common)
+    missing = ["--data", "celeba", "--data.root", str(tmp_path / "nowhere")]
+    result = cli_here(capsys, monkeypatch, "fit", "--model", "vae", *missing, *common)
     assert_one_line_error(result, "img_align_celeba", str(tmp_path / "nowhere"))
     make_celeba(tmp_path, n=12)
     break_image(tmp_path / "celeba/img_align_celeba/000002.jpg", "garbage")
