@@ -2,6 +2,7 @@
 
 from genzoo.models.ae import AE
 from genzoo.models.base import GenerativeModule, load_model
+from genzoo.models.cvae import CVAE
 from genzoo.models.vae import VAE
 
-__all__ = ["AE", "VAE", "GenerativeModule", "load_model"]
+__all__ = ["AE", "CVAE", "VAE", "GenerativeModule", "load_model"]
