@@ -31,6 +31,7 @@ LOGGER_ALIASES = {
     "wandb": "wandb", "wandblogger": "wandb",
 }  # fmt: skip
 DEFAULT_ROOT_DIR = "runs"
+PROGRESS_BAR_REFRESH = 10  # batches between progress-bar redraws
 RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
 
 
@@ -183,12 +184,20 @@ def _lightning_cli_class():
                 # Multi-optimizer models leave some parameters without gradient in some phases;
                 # plain DDP stops on that, so give the user the variant that works.
                 kwargs["strategy"] = "ddp_find_unused_parameters_true"
+            from pytorch_lightning.callbacks import ProgressBar, TQDMProgressBar
+
             from genzoo.callbacks import ThroughputMonitor
 
-            trainer = super().instantiate_trainer(**kwargs)
-            if not any(isinstance(c, ThroughputMonitor) for c in trainer.callbacks):
-                trainer.callbacks.append(ThroughputMonitor())
-            return trainer
+            callbacks = list(trainer_cfg.get("callbacks") or [])
+            if trainer_cfg.get("enable_progress_bar") is not False and not any(
+                isinstance(c, ProgressBar) for c in callbacks
+            ):
+                # Redrawing the bar after every batch costs small models measurable speed.
+                callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_BAR_REFRESH))
+            if not any(isinstance(c, ThroughputMonitor) for c in callbacks):
+                callbacks.append(ThroughputMonitor())
+            kwargs["callbacks"] = callbacks
+            return super().instantiate_trainer(**kwargs)
 
         def after_fit(self) -> None:
             if not self._get(self.config_init, "test_after_fit", True) or self.trainer.interrupted:

@@ -176,6 +176,13 @@ class GenerativeModule(pl.LightningModule):
             figs["interpolations"] = (self.interpolate(x[:8], x[8:16], steps=10), 10)
         return figs
 
+    def on_train_start(self) -> None:
+        # seed_everything gives every DDP rank the same seed (so does the CLI: workers inherit rank 0's).
+        # The parameters are broadcast from rank 0 anyway, but the noise is not: without an offset every
+        # rank would draw the same z, and a GAN's 2 x B codes per step would hold only B distinct ones.
+        if self.trainer.world_size > 1:
+            torch.manual_seed((torch.initial_seed() + self.trainer.global_rank) % 2**63)
+
     def on_validation_epoch_end(self) -> None:
         if self._figure_batch is None or self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
@@ -191,7 +198,22 @@ class GenerativeModule(pl.LightningModule):
         checkpoint["genzoo_model"] = MODELS.name_of(self)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr)
+        return adam(self.parameters(), lr=self.lr)
+
+
+def adam(
+    params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), weight_decay: float = 0.0
+) -> torch.optim.Adam:
+    """Adam for every model in the zoo: the fused implementation wherever torch has one.
+
+    ``params`` is an iterable of parameters or of param-group dicts. On a CPU the fused kernel makes the
+    optimizer step about 4x cheaper than torch's default per-tensor loop (measured in
+    docs/performance.md), which matters for the small models of the CPU recipes; the update is the same.
+    """
+    params = list(params)
+    tensors = [p for group in params for p in (group["params"] if isinstance(group, dict) else [group])]
+    fused = bool(tensors) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in tensors)
+    return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=fused or None)
 
 
 def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
