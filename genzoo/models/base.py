@@ -184,9 +184,13 @@ class GenerativeModule(pl.LightningModule):
             torch.manual_seed((torch.initial_seed() + self.trainer.global_rank) % 2**63)
 
     def on_validation_epoch_end(self) -> None:
-        if self._figure_batch is None or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+        if self._figure_batch is None or self.trainer.sanity_checking:
             return
+        # Under DDP, trainer.log_dir is a collective (rank 0 broadcasts it): every rank must ask, or rank 0
+        # waits here for a broadcast while the others wait at the next barrier (a deadlock).
         run_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        if not self.trainer.is_global_zero:
+            return
         for name, (images, nrow) in self.figures(self._figure_batch, self._figure_labels).items():
             save_png(images, run_dir / "images" / f"epoch{self.current_epoch:03d}_{name}.png", nrow)
             for logger in self.loggers:
