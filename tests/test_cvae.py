@@ -164,3 +164,19 @@ def test_conditional_mnist_samples_show_requested_digit(tmp_path: Path) -> None:
         drawn = model.sample(200, torch.Generator().manual_seed(1), y=want)
         accuracy = (clf(drawn).argmax(1) == want).float().mean()
     assert accuracy > 0.5, accuracy  # every digit, chance 0.1
+
+
+def test_cvae_trains_on_folder_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any folder with one subfolder per class is conditional data: the CVAE trains on it."""
+    from face_data import write_image
+
+    for i in range(16):
+        write_image(tmp_path / "data" / ("cats" if i % 2 else "dogs") / f"{i}.png", i, (40, 40))
+    result = cli_here(
+        capsys, monkeypatch, "fit", "--model", "cvae", "--data", "folder", "--data.root", str(tmp_path / "data"),
+        "--data.labels", "subfolders", "--data.size", "32", "--data.batch_size", "4", "--model.backbone", "conv",
+        "--trainer.fast_dev_run", "1", "--trainer.default_root_dir", str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -294,3 +294,28 @@ def test_real_anime_sample(tmp_path: Path) -> None:
     assert dm.data_folder() == tmp_path / "images"
     assert sum(dm.counts[f"{s}_used"] for s in ("train", "val", "test")) == 60
     assert dm.splits["train"].images.float().std() > 20
+
+
+def test_celeba_download_uses_torchvision_and_reports_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--data.download true hands over to torchvision's CelebA downloader (faked here: no network in tests)."""
+    import torchvision.datasets
+
+    calls = []
+
+    class FakeCelebA:
+        def __init__(self, root: str, split: str, target_type: list, download: bool) -> None:
+            calls.append((root, split, download))
+            make_celeba(Path(root), n=10)  # torchvision puts the files in root/celeba
+
+    monkeypatch.setattr(torchvision.datasets, "CelebA", FakeCelebA)
+    dm = loaded(CelebADataModule(str(tmp_path), download=True, cache_dir=str(tmp_path / "c"), decode_workers=0))
+    assert calls == [(str(tmp_path), "all", True)] and len(dm.splits["train"]) == 8
+
+    class Refused:
+        def __init__(self, *args, **kwargs) -> None:
+            raise RuntimeError("Too many users have viewed or downloaded this file recently")
+
+    monkeypatch.setattr(torchvision.datasets, "CelebA", Refused)
+    with pytest.raises(GenzooError, match=r"download into .* failed \(RuntimeError: Too many users") as err:
+        loaded(CelebADataModule(str(tmp_path / "empty"), download=True))
+    assert "CelebA page" in str(err.value) and "\n" not in str(err.value)
