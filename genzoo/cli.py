@@ -284,6 +284,8 @@ def usage() -> str:
         "  genzoo fit --model vae --data mnist      train a model (every Trainer flag works; --help lists them)\n"
         "  genzoo list                              models, backbones and datasets\n"
         "  genzoo sample --ckpt C --num N --out F   write samples from a checkpoint (.png grid or .npz)\n"
+        "  genzoo sample ... --cond Smiling=1       conditional samples (cvae): digit=7, Smiling=1,Eyeglasses=1\n"
+        "  genzoo edit --ckpt C --attr A --out F    attribute-editing strip: A is Smiling, Male=0 or 3:8\n"
         "\nRun 'genzoo COMMAND --help' for the options of a command."
     )
 
