@@ -8,8 +8,10 @@ one process (epoch 1 warms up, epoch 2 is timed), each ending in float images in
   draft-mode downscaling, crop, resize): what "no cache" would cost in genzoo;
 - ``torchvision``: the usual torchvision pipeline (PIL open, CenterCrop, Resize, ToTensor per image).
 
-Images: the real CelebA sample in ../shared/data when present (its first N files, linked into a temporary
-layout), else N generated 178x218 JPEGs. Usage: ``python experiments/bench_cache.py [--images 2000]``.
+One intra-op thread (``torch.set_num_threads(1)``) throughout, so that neither side is slowed by threads
+contending with other jobs. Images: the real CelebA sample in ../shared/data when present (its first N
+files, linked into a temporary layout), else N generated 178x218 JPEGs.
+Usage: ``python experiments/bench_cache.py [--images 2000]``.
 """
 
 from __future__ import annotations
@@ -104,6 +106,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args()
     torch.manual_seed(0)
+    # One intra-op thread for every loader: decoding is single-threaded anyway, and on a small shared machine
+    # OpenMP threads spinning against other jobs made the cache's float conversion several times slower.
+    torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = make_layout(folder, args.images)

