@@ -339,6 +339,7 @@ class CachedImageDataModule(InMemoryImageDataModule):
         self.labelled_only = bool(labelled_only)
         self.decode_workers = decode_workers if decode_workers is not None else min(8, os.cpu_count() or 1)
         self._index: ImageIndex | None = None
+        self._cache: ImageCache | None = None
         self._notes_extra: list[str] = []  # what setup() decided, for the summary
         self.counts: dict[str, int] = {}
         self.names: dict[str, list[str]] = {}  # split -> file name of each row, after setup()
@@ -362,10 +363,12 @@ class CachedImageDataModule(InMemoryImageDataModule):
         return self._index
 
     def cache(self) -> ImageCache:
-        index = self.index()
-        folder = self.cache_dir or default_cache_dir(self.data_folder())
-        fingerprint = file_fingerprint(index.files, index.names, self.spec)
-        return ImageCache(folder, f"{self.name}-{self.spec.tag}-{fingerprint}")
+        if self._cache is None:  # the fingerprint stats every file: once per datamodule is enough
+            index = self.index()
+            folder = self.cache_dir or default_cache_dir(self.data_folder())
+            fingerprint = file_fingerprint(index.files, index.names, self.spec)
+            self._cache = ImageCache(folder, f"{self.name}-{self.spec.tag}-{fingerprint}")
+        return self._cache
 
     def prepare_data(self) -> None:
         # One process only (rank 0): build the cache if it is not there yet; setup() then maps it.
