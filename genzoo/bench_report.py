@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 COLUMNS: list[tuple[str, str, str, float]] = [
     ("images_per_s", "train img/s", "{:.0f}", 1.0),
     ("fit_wall_s", "fit wall s", "{:.0f}", 1.0),
-    ("epochs", "epochs", "{:.1f}", 1.0),
+    ("images_seen", "k train images", "{:.1f}", 1e-3),
     ("recon_mse", "recon MSE", "{:.4f}", 1.0),
     ("psnr", "PSNR dB", "{:.2f}", 1.0),
     ("ssim", "SSIM", "{:.3f}", 1.0),
@@ -297,7 +297,8 @@ def plot_curves(bench: Benchmark, path: Path) -> Path:
         names = sorted({k for r in metrics for k in r if k.startswith("train/")})
         for name in names:
             points = [(r["step"], r[name]) for r in metrics if name in r]
-            ax.plot(*zip(*points), label=name.removeprefix("train/"), linewidth=1)
+            # markers: a short run may have logged a loss only once or twice
+            ax.plot(*zip(*points), label=name.removeprefix("train/"), linewidth=1, marker=".", markersize=4)
         ax.set_title(model, fontsize=10)
         ax.set_xlabel("step", fontsize=8)
         if names:

@@ -140,7 +140,7 @@ def test_all_models_means_every_model_that_fits_the_data() -> None:
 
 
 def test_fit_arguments_carry_the_budget_and_seed(tmp_path) -> None:
-    spec = BenchSpec(models=["vae"], max_time_s=90, model_args={"vae": {"hidden_dims": [64]}})
+    spec = BenchSpec(models=["vae"], max_epochs=None, max_time_s=90, model_args={"vae": {"hidden_dims": [64]}})
     args = fit_arguments(spec, "vae", 3, tmp_path)
     assert args[0] == "fit" and "--seed_everything" in args and args[args.index("--seed_everything") + 1] == "3"
     assert "--trainer.max_time=00:00:01:30" in args and "--trainer.max_epochs=-1" in args

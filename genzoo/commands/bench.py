@@ -23,7 +23,7 @@ SUITE_KEYS = ("data", "models", "seeds", "max_epochs", "max_time_s", "data_args"
 SUITE_KEYS += ("recipe", "eval", "out")
 # Evaluation flags that default to "not given" here, so a suite's ``eval:`` values apply unless overridden.
 EVAL_DESTS = ("num_samples", "split", "reference_size", "extractors", "metrics", "probe_train_size")
-EVAL_DESTS += ("inception_weights",)
+EVAL_DESTS += ("inception_weights", "kid_subsets", "kid_subset_size", "pr_k")
 EVAL_DESTS += ("batch_size", "device", "seed")
 
 

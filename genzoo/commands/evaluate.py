@@ -69,6 +69,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"metric groups, comma-separated, from {', '.join(METRIC_GROUPS)} (default all)",
     )  # fmt: skip
     parser.add_argument("--probe-train-size", type=positive_int, default=None, help="training codes for the probe")
+    parser.add_argument("--kid-subsets", type=positive_int, default=100, help="KID: random subsets (default 100)")
+    parser.add_argument("--kid-subset-size", type=positive_int, default=1000, help="KID: subset size (default 1000)")
+    parser.add_argument("--pr-k", type=positive_int, default=3, help="precision/recall: neighbours (default 3)")
     parser.add_argument("--inception-weights", default=None, help="local file with FID's Inception-v3 weights")
     parser.add_argument("--no-download", action="store_true", help="never download extractor weights")
     parser.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
@@ -94,6 +97,9 @@ def eval_settings(args: argparse.Namespace) -> Any:
         extractors=args.extractors,
         metrics=tuple(args.metrics),
         probe_train_size=args.probe_train_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        pr_k=args.pr_k,
         inception_weights=args.inception_weights,
         download=not args.no_download,
         batch_size=args.batch_size,

@@ -22,7 +22,7 @@ def class_histogram_stats(logits: torch.Tensor) -> dict[str, object]:
     counts = torch.bincount(probs.argmax(dim=1), minlength=num_classes).double()
     freq = counts / counts.sum()
     nonzero = freq[freq > 0]
-    entropy = -(nonzero * nonzero.log()).sum().item() / math.log(num_classes)
+    entropy = max(0.0, -(nonzero * nonzero.log()).sum().item() / math.log(num_classes))  # no "-0.0"
     return {
         "histogram": [round(f, 4) for f in freq.tolist()],
         "entropy": entropy,

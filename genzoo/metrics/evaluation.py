@@ -35,7 +35,7 @@ from genzoo.metrics.features import (
     extract,
     file_sha256,
 )
-from genzoo.metrics.precision_recall import precision_recall
+from genzoo.metrics.precision_recall import knn_radii, precision_recall
 from genzoo.metrics.probe import linear_probe
 from genzoo.metrics.protocol import protocol_card
 from genzoo.metrics.reconstruction import reconstruction_metrics
@@ -134,6 +134,7 @@ class Evaluator:
         self._data: dict[str, Any] = {}
         self._extractors: dict[str, FeatureExtractor | str] = {}
         self._reference: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._radii: dict[tuple[str, str], torch.Tensor] = {}
 
     # -- cached pieces
     def datamodule(self, name: str, init_args: dict[str, Any]) -> Any:
@@ -303,9 +304,11 @@ class Evaluator:
             real, real_logits = self.reference_features(data_key, extractor, held_out.images)
             fake, fake_logits = extract(extractor, samples, s.batch_size, s.device)
             if "sample_quality" in s.metrics:
+                if (data_key, name) not in self._radii:  # the reference's k-NN radii: the same for every model
+                    self._radii[data_key, name] = knn_radii(real, s.pr_k)
                 quality[name] = {
                     **fid_kid(real, fake, s.kid_subsets, s.kid_subset_size, s.seed),
-                    **precision_recall(real, fake, s.pr_k),
+                    **precision_recall(real, fake, s.pr_k, self._radii[data_key, name]),
                 }
             classifies = fake_logits is not None and extractor.num_classes == dm.num_classes
             if "coverage" in s.metrics and labelled and classifies and "extractor" not in coverage:

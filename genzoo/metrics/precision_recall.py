@@ -36,11 +36,18 @@ def inside_manifold(queries: torch.Tensor, points: torch.Tensor, radii: torch.Te
     return torch.cat(inside)
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict[str, float]:
-    """Precision and recall of generated features ``fake`` (M, F) against real features ``real`` (N, F)."""
+def precision_recall(
+    real: torch.Tensor, fake: torch.Tensor, k: int = 3, real_radii: torch.Tensor | None = None
+) -> dict[str, float]:
+    """Precision and recall of generated features ``fake`` (M, F) against real features ``real`` (N, F).
+
+    ``real_radii``: ``knn_radii(real, k)`` if already known (a benchmark reuses them for every model).
+    """
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"precision/recall with k={k} needs more than {k} samples in each set")
     real, fake = real.float(), fake.float()
-    precision = inside_manifold(fake, real, knn_radii(real, k)).float().mean().item()
+    if real_radii is None:
+        real_radii = knn_radii(real, k)
+    precision = inside_manifold(fake, real, real_radii).float().mean().item()
     recall = inside_manifold(real, fake, knn_radii(fake, k)).float().mean().item()
     return {"precision": precision, "recall": recall}
