@@ -1,0 +1,109 @@
+"""StyleALAE: the ALAE objective with a style-based generator and a style-reading encoder.
+
+Reference: Pidhorskyi, Adjeroh & Doretto, "Adversarial Latent Autoencoders", CVPR 2020 (section 5);
+the generator is StyleGAN's (Karras, Laine & Aila, "A Style-Based Generator Architecture for Generative
+Adversarial Networks", CVPR 2019).
+
+Idea: keep everything the ALAE does (``genzoo.models.alae``: F, G, E, D and the same three training
+phases) and change only the two big networks, so that w is a *style*:
+
+- G starts from a learned constant image instead of from w. At every layer, after the convolution and
+  the per-pixel noise, the activations are instance-normalised and then scaled and shifted by an affine
+  map of w (AdaIN). So w does not say "what is at pixel (i, j)" but "what the statistics of every
+  feature map are", from coarse layout at 7x7 or 4x4 to fine strokes at full resolution. The noise
+  supplies the detail that w need not encode.
+- E is G's mirror image. After each convolution it reads the style back out, as the per-channel mean
+  and standard deviation of the activations (the very statistics AdaIN sets), maps them to w-space with
+  an affine layer, and instance-normalises the activations before the next layer. E(x) is the sum of
+  the styles read at every layer.
+
+Because E measures exactly what G's AdaIN layers write, the latent autoencoding E(G(w)) = w of phase III
+is natural for this pair, and w = E(x) of a real image is a set of styles that G can render again.
+
+What changed from the MLP ALAE: only G and E (see ``genzoo.nn.style``); the training step, losses and
+optimizers are ALAE's own, inherited unchanged. Left out from the paper: progressive growing (the
+networks train at full resolution from the start), style mixing, the truncation trick, blur on
+up/down-sampling and equalised-learning-rate layers.
+
+Resolutions: any side that halves evenly down to the generator's starting size. MNIST trains at its own
+28x28 (levels 7, 14, 28: no padding or resizing); 32x32 starts at 4x4 (4 levels); 64x64 RGB (CelebA,
+anime faces) at 4x4 with 5 levels. ``hidden_dims`` sets the channels per level from the image inward.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genzoo.models.alae import ALAE
+from genzoo.nn.style import OuterLevel, StyleEncoder, StyleGenerator, default_style_widths
+from genzoo.registry import MODELS
+
+
+@MODELS.register("style_alae")
+class StyleALAE(ALAE):
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 50,
+        w_dim: int = 50,
+        hidden_dims: list[int] | None = None,
+        layers_per_level: int = 1,
+        outer_level: OuterLevel = "plain",
+        noise: bool = True,
+        mapping_layers: int = 3,
+        disc_layers: int = 3,
+        r1_gamma: float = 1.0,
+        r1_every: int = 4,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.0, 0.99),
+        mapping_lr_mult: float = 0.1,
+        equalized_lr: bool = False,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        """
+        Args:
+            image_shape: (channels, height, width) of the images; set from the data by the CLI.
+            latent_dim: size of the prior sample z that F maps to w.
+            w_dim: size of the style code w = F(z) = E(x) (paper: 512 for faces).
+            hidden_dims: channels per resolution level from the image inward (default: by image size).
+            layers_per_level: style convolutions per level in G, and style-reading ones in E (StyleGAN: 2).
+            outer_level: full-resolution level: ``style`` (as the paper) or ``plain`` (styles stop at half
+                resolution; G ends and E starts with a 4x4 stride-2 (transposed) conv: 4x less work, for CPUs).
+            noise: inject learned-scale per-pixel noise after every convolution of G.
+            mapping_layers: linear layers in the mapping network F, all w_dim wide (StyleGAN: 8).
+            disc_layers: linear layers in the latent discriminator D, all w_dim wide (paper: 3).
+            r1_gamma: gamma of the R1 penalty gamma/2 E||grad_x D(E(x))||^2 (paper: 10 on [-1, 1] images = 2.5 here).
+            r1_every: apply R1 on every k-th batch only, scaled by k (lazy regularisation, StyleGAN2); 1: always.
+            lr: Adam learning rate of both optimizers (paper: 0.0015-0.002, with equalized_lr).
+            betas: Adam (beta1, beta2) (paper: (0.0, 0.99)).
+            mapping_lr_mult: learning-rate multiplier of the mapping network F (paper: 0.01 for StyleALAE).
+            equalized_lr: store every weight at unit scale and apply its He constant at run time (paper: on).
+            log_every_n_steps: log training losses every this many batches.
+        """
+        # ALAE builds F and D, and calls build_generator/build_encoder below for G and E. Its backbone
+        # argument does not apply here, nor does its noise_dim: the noise enters at every layer of G.
+        super().__init__(
+            image_shape=image_shape, latent_dim=latent_dim, w_dim=w_dim, hidden_dims=hidden_dims,
+            mapping_layers=mapping_layers, disc_layers=disc_layers, r1_gamma=r1_gamma, r1_every=r1_every,
+            lr=lr, betas=betas, mapping_lr_mult=mapping_lr_mult, equalized_lr=equalized_lr,
+            log_every_n_steps=log_every_n_steps,
+        )  # fmt: skip
+
+    def style_options(self) -> tuple[list[int], int, OuterLevel]:
+        """(widths, layers_per_level, outer_level) of G and E, from the hyper-parameters."""
+        hp = self.hparams
+        widths = list(hp["hidden_dims"] or default_style_widths(self.image_shape, hp["outer_level"]))
+        return widths, hp["layers_per_level"], hp["outer_level"]
+
+    def build_generator(self) -> nn.Module:
+        widths, per_level, outer = self.style_options()
+        return StyleGenerator(self.w_dim, self.image_shape, widths, per_level, outer)
+
+    def build_encoder(self) -> nn.Module:
+        widths, per_level, outer = self.style_options()
+        return StyleEncoder(self.image_shape, widths, self.w_dim, per_level, outer)
+
+    def generator_logits(self, w: torch.Tensor, noise: bool, generator: torch.Generator | None) -> torch.Tensor:
+        """G(w): the same style w at every layer; per-layer noise unless ``noise`` (or the model's) is off."""
+        return self.generator(w, noise and self.hparams["noise"], generator)
