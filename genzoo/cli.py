@@ -203,10 +203,11 @@ def _lightning_cli_class():
             if not self._get(self.config_init, "test_after_fit", True) or self.trainer.interrupted:
                 return
             results = self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
+            log_dir = self.trainer.log_dir  # a collective under DDP (rank 0 broadcasts it): every rank asks
             if self.trainer.is_global_zero and results:
                 metrics = {k: round(float(v), 6) for k, v in results[0].items()}
                 print(f"test metrics: {json.dumps(metrics)}")
-                print(f"run folder: {self.trainer.log_dir}")
+                print(f"run folder: {log_dir}")
 
     return GenzooCLI
 
