@@ -216,10 +216,10 @@ class ALAE(GenerativeModule):
         opt_ed.step()
         opt_fg.step()
 
-        self.log_train(
-            batch_idx, d=loss_d, g=loss_g, lae=loss_lae, r1=r1,
-            real_logit=real_logits.detach().mean(), fake_logit=fake_logits.detach().mean(),
-        )  # fmt: skip
+        logged = {"d": loss_d, "g": loss_g, "lae": loss_lae}
+        logged |= {"r1": r1} if regularise else {}  # batches without R1 (lazy) do not log a misleading 0
+        real_mean, fake_mean = real_logits.detach().mean(), fake_logits.detach().mean()
+        self.log_train(batch_idx, **logged, real_logit=real_mean, fake_logit=fake_mean)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         e, d, g = (list(m.parameters()) for m in (self.encoder, self.discriminator, self.generator))
