@@ -15,19 +15,29 @@ phases) and change only the two big networks, so that w is a *style*:
 - E is G's mirror image. After each convolution it reads the style back out, as the per-channel mean
   and standard deviation of the activations (the very statistics AdaIN sets), maps them to w-space with
   an affine layer, and instance-normalises the activations before the next layer. E(x) is the sum of
-  the styles read at every layer.
+  the styles read at every layer, plus a dense reading of the lowest-resolution map: statistics say
+  nothing about *where* things are, and the layout is read there (as the official encoder's last block
+  does). Without it, E could barely tell digits apart: D stayed at chance and G collapsed to one shape.
 
 Because E measures exactly what G's AdaIN layers write, the latent autoencoding E(G(w)) = w of phase III
 is natural for this pair, and w = E(x) of a real image is a set of styles that G can render again.
 
 What changed from the MLP ALAE: only G and E (see ``genzoo.nn.style``); the training step, losses and
 optimizers are ALAE's own, inherited unchanged. Left out from the paper: progressive growing (the
-networks train at full resolution from the start), style mixing, the truncation trick, blur on
-up/down-sampling and equalised-learning-rate layers.
+networks train at full resolution from the start), style mixing, the truncation trick and blur on
+up/down-sampling; equalised-learning-rate layers are an option (``equalized_lr``), off by default.
 
-Resolutions: any side that halves evenly down to the generator's starting size. MNIST trains at its own
-28x28 (levels 7, 14, 28: no padding or resizing); 32x32 starts at 4x4 (4 levels); 64x64 RGB (CelebA,
-anime faces) at 4x4 with 5 levels. ``hidden_dims`` sets the channels per level from the image inward.
+Resolutions: any side that halves evenly down to the generator's starting size, with no padding or
+resizing. ``outer_level`` says what happens at full resolution:
+
+- ``style`` (the paper): style levels all the way to the image. MNIST 28x28 has levels 7, 14, 28;
+  32x32 starts at 4x4 (4 levels); 64x64 RGB (CelebA, anime faces) at 4x4 with 5 levels.
+- ``plain`` (the default, for CPUs): the style levels stop at half resolution, and G ends (E starts)
+  with a plain 4x4 stride-2 transposed (ordinary) convolution, as DCGAN's outer layers. On MNIST the
+  styles live at 7x7 and 14x14, about 3x faster to train than styles at 28x28.
+
+``hidden_dims`` sets the channels per style level from the image inward (default: 8, 16, ... for images
+up to 32 pixels, 32, 64, ... capped at 256 above).
 """
 
 from __future__ import annotations
@@ -69,7 +79,7 @@ class StyleALAE(ALAE):
             hidden_dims: channels per resolution level from the image inward (default: by image size).
             layers_per_level: style convolutions per level in G, and style-reading ones in E (StyleGAN: 2).
             outer_level: full-resolution level: ``style`` (as the paper) or ``plain`` (styles stop at half
-                resolution; G ends and E starts with a 4x4 stride-2 (transposed) conv: 4x less work, for CPUs).
+                resolution; G ends and E starts with a 4x4 stride-2 (transposed) conv: ~3x faster, for CPUs).
             noise: inject learned-scale per-pixel noise after every convolution of G.
             mapping_layers: linear layers in the mapping network F, all w_dim wide (StyleGAN: 8).
             disc_layers: linear layers in the latent discriminator D, all w_dim wide (paper: 3).
