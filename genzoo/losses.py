@@ -43,11 +43,6 @@ def mean_squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(a, b)
 
 
-def mean_absolute_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean over all elements of |a - b|: AEGAN's image reconstruction term (its code's ``nn.L1Loss``)."""
-    return F.l1_loss(a, b)
-
-
 def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Fraction of real (logit > 0) and fake (logit < 0) inputs a discriminator gets right; 0.5 is chance."""
     right = (real_logits > 0).float().sum() + (fake_logits < 0).float().sum()

@@ -1,10 +1,13 @@
 """Registered models; importing this package fills the MODELS registry."""
 
+from genzoo.models.aae import AAE
 from genzoo.models.ae import AE
+from genzoo.models.aegan import AEGAN
 from genzoo.models.alae import ALAE
 from genzoo.models.base import GenerativeModule, load_model
 from genzoo.models.cvae import CVAE
+from genzoo.models.gan import GAN
 from genzoo.models.style_alae import StyleALAE
 from genzoo.models.vae import VAE
 
-__all__ = ["AE", "ALAE", "CVAE", "StyleALAE", "VAE", "GenerativeModule", "load_model"]
+__all__ = ["AAE", "AE", "AEGAN", "ALAE", "CVAE", "GAN", "StyleALAE", "VAE", "GenerativeModule", "load_model"]

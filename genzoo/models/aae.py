@@ -71,8 +71,8 @@ class AAE(GenerativeModule):
         num_classes: int = 10,
         recon_loss: ReconstructionKind = "bce",
         lr: float = 1e-3,
-        lr_disc: float = 1e-4,
-        lr_gen: float = 1e-4,
+        lr_disc: float = 2e-4,
+        lr_gen: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         log_every_n_steps: int = 50,
     ) -> None:

@@ -16,12 +16,21 @@ discriminator. The paper's claim: the reconstruction terms tie every real image 
 G cannot drop modes of the data (a dropped digit would be reconstructed badly), and the extra terms make
 the game more stable than the plain GAN (``gan.py``, the same G and Dx without E and Dz).
 
-Losses, with weights lambda (the issue's defaults: 10 for image and 5 for latent reconstruction, 1 for
-each adversarial term; the public code for the paper's anime faces uses 1, 0.5, 0.005 and 0.1):
+Losses, with weights lambda (defaults 10 for image and 5 for latent reconstruction, 1 for each
+adversarial term):
 
     L_GE = l_adv_x * [-log Dx(x_hat) - log Dx(x_tilde)] / 2 + l_adv_z * [-log Dz(z_hat) - log Dz(z_tilde)] / 2
-           + l_rec_x * |G(E(x)) - x|  +  l_rec_z * (E(G(z)) - z)^2                   (means over elements)
+           + l_rec_x * mean |G(E(x)) - x|  +  l_rec_z * mean (E(G(z)) - z)^2
     L_D  = -log Dx(x) - [log(1 - Dx(x_hat)) + log(1 - Dx(x_tilde))] / 2   (and the same for Dz on codes)
+
+The reconstruction terms are means over pixels and code dimensions, as in the paper's code (``nn.L1Loss``,
+``nn.MSELoss``); the lambdas are calibrated for that. (The zoo's other reconstruction terms sum over
+pixels: a sum would make the image term 784 times stronger on MNIST and drown the latent adversarial term.)
+
+Optional R1 penalty (``r1_gamma``, Mescheder et al. 2018; not in the paper, off by default): on MNIST an
+MLP image discriminator soon wins, and its input gradient, which is what G learns from, turns into
+pixel-level noise that G copies (speckled samples). R1 keeps that gradient small on real images. The GAN
+baseline has the same switch, so the two still differ only by E, Dz and the reconstruction terms.
 
 Training: two phases per batch, alternating as in the paper's code (discriminators first):
   (1) Dx and Dz minimise L_D, i.e. maximise the adversarial objective;
@@ -43,11 +52,12 @@ import torch
 from torch import nn
 
 from genzoo.losses import (
+    ReconstructionKind,
     discriminator_accuracy,
     discriminator_loss,
     generator_loss,
-    mean_absolute_error,
     mean_squared_error,
+    reconstruction_loss,
 )
 from genzoo.models.gan import GAN
 from genzoo.nn.blocks import mlp
@@ -65,6 +75,7 @@ class AEGAN(GAN):
         backbone: str = "mlp",
         hidden_dims: list[int] | None = None,
         latent_disc_dims: list[int] | None = None,
+        image_recon_loss: ReconstructionKind = "l1",
         lambda_image_recon: float = 10.0,
         lambda_latent_recon: float = 5.0,
         lambda_image_adv: float = 1.0,
@@ -73,6 +84,7 @@ class AEGAN(GAN):
         lr_disc: float = 1e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         weight_decay: float = 1e-8,
+        r1_gamma: float = 0.0,
         log_every_n_steps: int = 50,
     ) -> None:
         """
@@ -82,18 +94,21 @@ class AEGAN(GAN):
             backbone: registered backbone family for G, E and Dx (``genzoo list``); the same G and Dx as ``gan``.
             hidden_dims: widths of the backbone's levels (default: the family's own).
             latent_disc_dims: hidden widths of the latent discriminator Dz, an MLP (default [256, 256]).
-            lambda_image_recon: weight of the image reconstruction |G(E(x)) - x| (mean L1).
-            lambda_latent_recon: weight of the latent reconstruction (E(G(z)) - z)^2 (mean L2).
+            image_recon_loss: image reconstruction loss, a mean over pixels (paper: ``l1``, |G(E(x)) - x|).
+            lambda_image_recon: weight of the image reconstruction term.
+            lambda_latent_recon: weight of the latent reconstruction (E(G(z)) - z)^2 (mean over dimensions).
             lambda_image_adv: weight of the adversarial terms on x_hat and x_tilde (judged by Dx).
             lambda_latent_adv: weight of the adversarial terms on z_hat and z_tilde (judged by Dz).
             lr: Adam learning rate of G and E (paper's code: 2e-4).
             lr_disc: Adam learning rate of Dx and Dz (paper's code: 1e-4).
             betas: Adam (beta1, beta2) of every optimizer (paper's code: (0.5, 0.999)).
             weight_decay: Adam weight decay of every optimizer (paper's code: 1e-8).
+            r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x Dx(x)||^2 on real images (0: off, as the paper)
             log_every_n_steps: log training losses every this many batches.
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, lr_disc, betas, weight_decay,
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, lr_disc, betas, weight_decay, r1_gamma,
                          log_every_n_steps)  # fmt: skip
+        self.image_recon_loss = image_recon_loss
         self.lambda_image_recon = lambda_image_recon
         self.lambda_latent_recon = lambda_latent_recon
         self.lambda_image_adv = lambda_image_adv
@@ -115,14 +130,14 @@ class AEGAN(GAN):
         n = len(x)
         z = self.prior_sample(n)  # (B, D)
         x_hat, z_hat = self.decode(z), self.encode(x)  # G(z) (B, C, H, W), E(x) (B, D)
-        x_tilde, z_tilde = self.decode(z_hat), self.encode(x_hat)  # G(E(x)), E(G(z))
+        x_tilde_logits = self.generator(z_hat)  # G(E(x)) as logits, for the reconstruction loss
+        x_tilde, z_tilde = torch.sigmoid(x_tilde_logits), self.encode(x_hat)  # G(E(x)), E(G(z))
         fake_x, fake_z = torch.cat([x_hat, x_tilde]), torch.cat([z_hat, z_tilde])  # (2B, ...) each
 
         # (1) Dx and Dz learn to tell real images / prior codes from everything G and E make.
         # One pass per discriminator over [real; fakes]: the fakes are detached (G and E not trained here).
-        logits_x = self.discriminator(torch.cat([x, fake_x.detach()]))  # (3B,)
+        loss_dx, real_x_logits, fake_x_logits = self.image_discriminator_loss(x, fake_x)  # exactly the GAN's Dx loss
         logits_z = self.discriminate_latent(torch.cat([z, fake_z.detach()]))  # (3B,)
-        loss_dx = discriminator_loss(logits_x[:n], logits_x[n:])
         loss_dz = discriminator_loss(logits_z[:n], logits_z[n:])
         self.update(opt_d, loss_dx + loss_dz)
 
@@ -130,7 +145,7 @@ class AEGAN(GAN):
         with self.toggled_optimizer(opt_ge):
             adv_x = generator_loss(self.discriminator(fake_x))  # mean over x_hat and x_tilde
             adv_z = generator_loss(self.discriminate_latent(fake_z))  # mean over z_hat and z_tilde
-            rec_x = mean_absolute_error(x_tilde, x)
+            rec_x = reconstruction_loss(x_tilde_logits, x, self.image_recon_loss) / x[0].numel()  # mean, as the paper
             rec_z = mean_squared_error(z_tilde, z)
             loss_ge = (
                 self.lambda_image_adv * adv_x
@@ -143,7 +158,7 @@ class AEGAN(GAN):
         self.log_train(
             batch_idx, d_image=loss_dx, d_latent=loss_dz, ge=loss_ge, adv_image=adv_x, adv_latent=adv_z,
             recon_image=rec_x, recon_latent=rec_z,
-            d_acc_image=discriminator_accuracy(logits_x[:n], logits_x[n:]),
+            d_acc_image=discriminator_accuracy(real_x_logits, fake_x_logits),
             d_acc_latent=discriminator_accuracy(logits_z[:n], logits_z[n:]),
         )  # fmt: skip
 

@@ -31,7 +31,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss
+from genzoo.errors import GenzooError
+from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import MODELS
 
@@ -51,6 +52,7 @@ class GAN(GenerativeModule):
         lr_disc: float = 1e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         weight_decay: float = 1e-8,
+        r1_gamma: float = 0.0,
         log_every_n_steps: int = 50,
     ) -> None:
         """
@@ -63,10 +65,14 @@ class GAN(GenerativeModule):
             lr_disc: Adam learning rate of the discriminator (AEGAN's code: 1e-4).
             betas: Adam (beta1, beta2) of every optimizer (AEGAN's code and DCGAN: (0.5, 0.999)).
             weight_decay: Adam weight decay of every optimizer (AEGAN's code: 1e-8).
+            r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x D(x)||^2 on real images (0: off, as the papers)
             log_every_n_steps: log training losses every this many batches.
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        if r1_gamma < 0:
+            raise GenzooError(f"--model.r1_gamma must not be negative, got {r1_gamma}")
         self.lr_disc = lr_disc
+        self.r1_gamma = r1_gamma
         self.betas = tuple(betas)
         self.weight_decay = weight_decay
         self.automatic_optimization = False
@@ -83,8 +89,7 @@ class GAN(GenerativeModule):
         x_hat = self.decode(self.prior_sample(len(x)))  # (B, C, H, W); its graph is reused in phase 2
 
         # (1) D learns to tell real images from generated ones (x_hat detached: G is not trained here).
-        real_logits, fake_logits = self.discriminator(x), self.discriminator(x_hat.detach())  # (B,) each
-        loss_d = discriminator_loss(real_logits, fake_logits)
+        loss_d, real_logits, fake_logits = self.image_discriminator_loss(x, x_hat)
         self.update(opt_d, loss_d)
 
         # (2) G learns to make D call its images real. D is frozen for the whole phase, forward pass
@@ -94,6 +99,21 @@ class GAN(GenerativeModule):
             self.update(opt_g, loss_g)
 
         self.log_train(batch_idx, d=loss_d, g=loss_g, d_acc=discriminator_accuracy(real_logits, fake_logits))
+
+    def image_discriminator_loss(
+        self, x: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D's loss on real images x (B, ...) and generated ones (N, ...), detached, plus R1 if enabled.
+
+        Returns (loss, real logits (B,), fake logits (N,)). One pass of D over [real; fake].
+        """
+        real = x.detach().requires_grad_(self.r1_gamma > 0)  # R1 needs the gradient with respect to x
+        logits = self.discriminator(torch.cat([real, fake.detach()]))
+        real_logits, fake_logits = logits[: len(x)], logits[len(x) :]
+        loss = discriminator_loss(real_logits, fake_logits)
+        if self.r1_gamma > 0:
+            loss = loss + 0.5 * self.r1_gamma * r1_penalty(real_logits, real)
+        return loss, real_logits, fake_logits
 
     @torch.no_grad()
     def discriminator_accuracy(
