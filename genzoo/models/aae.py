@@ -45,7 +45,7 @@ from genzoo.losses import (
     generator_loss,
     reconstruction_loss,
 )
-from genzoo.models.base import GenerativeModule
+from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
 from genzoo.priors import PriorName, check_prior, sample_prior
 from genzoo.registry import MODELS
@@ -171,15 +171,12 @@ class AAE(GenerativeModule):
         )
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-            return torch.optim.Adam(params, lr=lr, betas=self.betas)
-
         enc, dec = list(self.encoder.parameters()), list(self.decoder.parameters())
         # In training_step's order: reconstruction (E + decoder), discriminator, regularization (E).
         return [
-            adam(enc + dec, self.lr),
-            adam(list(self.discriminator.parameters()), self.lr_disc),
-            adam(enc, self.lr_gen),
+            adam(enc + dec, self.lr, self.betas),
+            adam(list(self.discriminator.parameters()), self.lr_disc, self.betas),
+            adam(enc, self.lr_gen, self.betas),
         ]
 
     @torch.no_grad()
@@ -211,16 +208,18 @@ class AAE(GenerativeModule):
         x, y = x[:16], y[:16]
         # Samples: each row is one style z from the prior, written as every digit (column j: digit j).
         figs = {"samples": (self._every_digit(self.prior_sample(8, torch.Generator().manual_seed(0))), k)}
+        # Style transfer: each row is a validation image, then its style z written as every digit.
+        n = min(8, len(x))
+        grid = torch.cat([x[:n, None], self._every_digit(self.encode(x[:n])).view(n, k, *x.shape[1:])], 1)
+        figs["style_transfer"] = (grid.flatten(0, 1), k + 1)
+        if len(x) < 16:  # tiny validation sets get samples and style transfer only, like the base class
+            return figs
         figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
         # Interpolations walk the code and the label weights together, from x[i] to x[8 + i].
         code = torch.cat([self.encode(x), F.one_hot(y.long(), k).to(x.dtype)], 1)  # (16, D + K)
         t = torch.linspace(0, 1, 10, device=x.device)[None, :, None]
         path = torch.lerp(code[:8, None], code[8:, None], t).flatten(0, 1)  # (80, D + K)
         figs["interpolations"] = (self.decode(path[:, : self.latent_dim], path[:, self.latent_dim :]), 10)
-        # Style transfer: each row is a validation image, then its style z written as every digit.
-        n = min(8, len(x))
-        grid = torch.cat([x[:n, None], self._every_digit(self.encode(x[:n])).view(n, k, *x.shape[1:])], 1)
-        figs["style_transfer"] = (grid.flatten(0, 1), k + 1)
         return figs
 
     def _every_digit(self, styles: torch.Tensor) -> torch.Tensor:

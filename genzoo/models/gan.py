@@ -25,7 +25,6 @@ between real images; the run folder shows interpolations between random codes in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -33,7 +32,7 @@ from torch import nn
 
 from genzoo.errors import GenzooError
 from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
-from genzoo.models.base import GenerativeModule
+from genzoo.models.base import GenerativeModule, adam
 from genzoo.registry import MODELS
 
 
@@ -139,9 +138,9 @@ class GAN(GenerativeModule):
         return [self.discriminator]
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        def adam(networks: list[nn.Module], lr: float) -> torch.optim.Optimizer:
-            params: Iterator[nn.Parameter] = (p for net in networks for p in net.parameters())
-            return torch.optim.Adam(params, lr=lr, betas=self.betas, weight_decay=self.weight_decay)
+        def side(networks: list[nn.Module], lr: float) -> torch.optim.Optimizer:
+            params = [p for net in networks for p in net.parameters()]
+            return adam(params, lr, self.betas, self.weight_decay)
 
         # In training_step's order of unpacking: generator side, discriminator side.
-        return [adam(self.generator_networks(), self.lr), adam(self.discriminator_networks(), self.lr_disc)]
+        return [side(self.generator_networks(), self.lr), side(self.discriminator_networks(), self.lr_disc)]
