@@ -70,8 +70,8 @@ class AAE(GenerativeModule):
         supervised: bool = False,
         num_classes: int = 10,
         recon_loss: ReconstructionKind = "bce",
-        lr: float = 1e-3,
-        lr_disc: float = 2e-4,
+        lr: float = 5e-4,
+        lr_disc: float = 1e-4,
         lr_gen: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         log_every_n_steps: int = 50,
@@ -82,7 +82,7 @@ class AAE(GenerativeModule):
             latent_dim: size of the code z (paper: 2 for its figures, 8 for likelihood on MNIST).
             backbone: registered backbone family for encoder and decoder (``genzoo list``).
             hidden_dims: widths of the backbone's levels (paper, MNIST: [1000, 1000]; default: the family's own).
-            latent_disc_dims: hidden widths of the latent discriminator MLP (paper: [1000, 1000]; default [512, 512]).
+            latent_disc_dims: hidden widths of the latent discriminator MLP (paper: [1000, 1000]; default [256, 256]).
             prior: the distribution p(z) the codes are shaped into (see ``genzoo.priors``).
             prior_scale: std of ``gaussian`` (classic tutorial: 5), half-width of ``uniform``, zoom of the 2-D shapes.
             supervised: feed the one-hot label to the decoder, so that z keeps the style and the label the class.
@@ -90,7 +90,8 @@ class AAE(GenerativeModule):
             recon_loss: reconstruction loss, ``bce``, ``mse`` or ``l1`` (see ``genzoo.losses``).
             lr: Adam learning rate of the reconstruction phase (encoder and decoder).
             lr_disc: Adam learning rate of the discriminator in the regularization phase.
-            lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator.
+            lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator (above lr_disc:
+                the encoder must keep up while the reconstruction phase moves the codes).
             betas: Adam (beta1, beta2) of every optimizer.
             log_every_n_steps: log training losses every this many batches.
         """
@@ -110,7 +111,7 @@ class AAE(GenerativeModule):
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # q(z|x): image -> z (B, D)
         cond_dim = num_classes if supervised else 0
         self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)  # p(x|z[,y]): -> logits
-        self.discriminator = mlp(latent_dim, latent_disc_dims or [512, 512], 1)  # D: z -> logit of "prior" (B, 1)
+        self.discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # D: z -> logit of "prior" (B, 1)
         self._val_codes: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     # ----- the shared API ------------------------------------------------------------------------
