@@ -254,8 +254,10 @@ class Benchmark:
         self.check_protocol()
         failures = []
         start = time.perf_counter()
-        for model in self.models:
-            for seed in self.spec.seeds:
+        # Seeds outer, models inner: on a shared machine a slow patch then hits one seed of several models,
+        # not every seed of one model.
+        for seed in self.spec.seeds:
+            for model in self.models:
                 if self.record_path(model, seed).is_file():
                     self.log(f"[{model} seed {seed}] done before; skipping")
                     continue

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genzoo.commands.evaluate import write_json_atomic
+from genzoo.commands.evaluate import write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from genzoo.bench import Benchmark
@@ -149,17 +149,6 @@ def protocol_lines(bench: Benchmark, records: list[dict[str, Any]]) -> list[str]
         f"- device: {card.get('device', '?')}, {card.get('torch_threads', '?')} threads; "
         + ", ".join(f"{k} {v}" for k, v in versions.items()),
     ]
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:

@@ -64,7 +64,13 @@ def load_suite(path: Path) -> dict[str, Any]:
 
 
 def build_parser() -> CommandParser:
-    parser = CommandParser(prog="genzoo bench", description="Train and evaluate several models; write a table.")
+    parser = CommandParser(
+        prog="genzoo bench",
+        description="Train and evaluate several models; write a table.",
+        epilog="Without --suite the defaults are the CPU-sized MNIST suite: seeds 0,1; --max-epochs 2 of 100 "
+        "batches; --max-time 60; evaluation with --num-samples 5000, --probe-train-size 10000, --kid-subsets 50 "
+        "(the evaluation defaults listed above are genzoo eval's). Flags override a suite's values.",
+    )
     parser.add_argument("--suite", type=Path, default=None, help="YAML file with the settings below")
     parser.add_argument("--models", type=name_list, default=None, help="comma-separated model names, or all")
     parser.add_argument("--data", default=None, help="dataset name (default mnist)")

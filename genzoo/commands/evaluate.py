@@ -29,17 +29,20 @@ def name_list(text: str) -> list[str]:
     return names
 
 
-def write_json_atomic(data: Any, path: Path) -> None:
-    """Write JSON to a temporary file beside ``path`` and move it into place: never half a file."""
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write to a temporary file beside ``path`` and move it into place: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def write_json_atomic(data: Any, path: Path) -> None:
+    write_text_atomic(json.dumps(data, indent=2) + "\n", path)
 
 
 def resolve_device(choice: str) -> str:
