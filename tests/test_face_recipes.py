@@ -23,7 +23,7 @@ def face_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_recipes_cover_every_face_model() -> None:
     names = {p.stem for p in RECIPES}
-    for model in ("ae", "vae", "aae", "gan", "aegan"):
+    for model in ("ae", "vae", "aae", "gan", "aegan", "alae"):
         assert {f"{model}_celeba", f"{model}_anime"} <= names
     assert "cvae_celeba" in names  # anime has no labels, so no conditional recipe
 

@@ -34,7 +34,7 @@ def make_model(name: str):
     kwargs = {"image_shape": (1, 28, 28)}
     if "num_classes" in params:
         kwargs["num_classes"] = 10
-    if "hidden_dims" in params:
+    if "backbone" in params:  # small MLP widths; StyleALAE's hidden_dims are its style levels' channels
         kwargs["hidden_dims"] = [128]
     return cls(**kwargs)
 
