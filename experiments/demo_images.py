@@ -1,17 +1,20 @@
 """Collect the demo run's final pictures in one place.
 
-    python experiments/demo_images.py runs/demo/vae-mnist
+    python experiments/demo_images.py runs/demo/vae-mnist [--readme docs/images/demo_vae.png]
 
 Takes the newest run folder under the given path, writes 64 fresh samples from its checkpoint with
 `genzoo sample`, copies the last epoch's reconstruction and interpolation grids beside them, and prints
-where they are.
+where they are. ``--readme PATH`` also writes the README's picture: samples and reconstructions side by
+side, scaled up 2x.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
-import sys
 from pathlib import Path
+
+from PIL import Image
 
 from genzoo.cli import main as genzoo
 
@@ -23,8 +26,22 @@ def newest_run(parent: Path) -> Path:
     return runs[-1]
 
 
+def side_by_side(left: Path, right: Path, out: Path, gap: int = 8, scale: int = 2) -> None:
+    """Two grids next to each other on a white background, top-aligned, scaled up for the README."""
+    a, b = Image.open(left).convert("RGB"), Image.open(right).convert("RGB")
+    canvas = Image.new("RGB", (a.width + gap + b.width, max(a.height, b.height)), "white")
+    canvas.paste(a, (0, 0))
+    canvas.paste(b, (a.width + gap, 0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.resize((canvas.width * scale, canvas.height * scale), Image.NEAREST).save(out)
+
+
 def main() -> None:
-    parent = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/demo/vae-mnist")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="?", default="runs/demo/vae-mnist", help="folder holding version_N runs")
+    parser.add_argument("--readme", type=Path, help="also write samples | reconstructions here")
+    args = parser.parse_args()
+    parent = Path(args.runs)
     run = newest_run(parent)
     out = parent.parent
     checkpoint = sorted((run / "checkpoints").glob("*.ckpt"))[-1]
@@ -36,6 +53,9 @@ def main() -> None:
     print("demo pictures:")
     for name in ("samples", "reconstructions", "interpolations"):
         print(f"  {out / (name + '.png')}")
+    if args.readme:
+        side_by_side(out / "samples.png", out / "reconstructions.png", args.readme)
+        print(f"  {args.readme}")
     print(f"run folder (config, checkpoint, metrics, per-epoch grids): {run}")
 
 

@@ -67,8 +67,8 @@ def build_parser() -> CommandParser:
     parser = CommandParser(
         prog="genzoo bench",
         description="Train and evaluate several models; write a table.",
-        epilog="Without --suite the defaults are the CPU-sized MNIST suite: seeds 0,1; --max-epochs 2 of 100 "
-        "batches; --max-time 60; evaluation with --num-samples 5000, --probe-train-size 10000, --kid-subsets 50 "
+        epilog="Without --suite the defaults are the CPU-sized MNIST suite: seeds 0,1; --max-epochs 4 (full "
+        "epochs); --max-time 100; evaluation with --num-samples 5000, --probe-train-size 10000, --kid-subsets 50 "
         "(the evaluation defaults listed above are genzoo eval's). Flags override a suite's values.",
     )
     parser.add_argument("--suite", type=Path, default=None, help="YAML file with the settings below")
