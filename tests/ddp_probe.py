@@ -4,7 +4,10 @@
 with ``PYTHONPATH=tests``). Each rank writes ``rank<R>.pt`` holding: the model's name and hyper-parameters;
 its parameters when training starts; for every batch, the batch itself and the CPU random state just before
 ``training_step`` (so every random draw of the step can be repeated); for every optimizer step, the
-gradient it applied (after DDP's all-reduce); and its parameters when training ends.
+gradient it applied (after DDP's all-reduce); and its parameters when training ends. Gradients are read in
+Lightning's ``on_before_optimizer_step`` hook, which runs after the backward pass and before the step in
+both manual optimization (the adversarial models) and automatic optimization, where the backward pass runs
+inside ``optimizer.step(closure)`` (so a torch step pre-hook would see no gradients yet).
 
 ``Replay`` re-runs one rank's batches in a single process without DDP, from the same starting parameters
 and random states. At every optimizer step it records the gradient of this rank's batch alone, then puts
@@ -15,7 +18,6 @@ applied gradient is the average of the two ranks' local gradients.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +63,11 @@ class ParamDigest(pl.Callback):
             "rng": [],
             "updates": [],
         }
-        for index, optimizer in enumerate(trainer.optimizers):
-            optimizer.register_step_pre_hook(functools.partial(self._before_step, index))
 
-    def _before_step(self, index: int, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
+        index = trainer.optimizers.index(optimizer)
         self.record["updates"].append({"optimizer": index, "grads": grads_of(optimizer, self.names)})
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int):
@@ -88,10 +91,11 @@ class Replay(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         pl_module.load_state_dict(self.record["init"], strict=False)  # parameters only; buffers as built
         self.names = {p: n for n, p in pl_module.named_parameters()}
-        for index, optimizer in enumerate(trainer.optimizers):
-            optimizer.register_step_pre_hook(functools.partial(self._before_step, index))
 
-    def _before_step(self, index: int, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
+        index = trainer.optimizers.index(optimizer)
         k = len(self.local)
         self.local.append({"optimizer": index, "grads": grads_of(optimizer, self.names)})
         applied = self.record["updates"][k]

@@ -1,4 +1,4 @@
-"""DDP correctness on CPU for every multi-optimizer model (``multi_phase = True``) in the registry.
+"""DDP correctness on CPU for every model in the registry, multi-optimizer (``multi_phase = True``) or not.
 
 Each model is trained by the real CLI with ``--trainer.accelerator cpu --trainer.devices 2
 --trainer.strategy ddp`` (two gloo processes) for a few batches, with the test-only ``ddp_probe.ParamDigest``
@@ -33,7 +33,7 @@ from tiny import tiny_cli_args
 from genzoo.registry import MODELS, load_all
 
 load_all()
-MULTI_PHASE = [name for name in MODELS.names() if MODELS.get(name).multi_phase]
+MODEL_NAMES = MODELS.names()
 BATCHES = 3  # batches per rank; every phase of every batch is checked
 TIMEOUT = 420
 
@@ -46,9 +46,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ddp_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
-    """Run every multi-phase model under 2-process DDP through the CLI, concurrently; name -> (result, probe dir)."""
+    """Run every model under 2-process DDP through the CLI, concurrently; name -> (result, probe dir)."""
     launched = {}  # narrow nets (tiny_cli_args): the checks need every phase of a model, not a good one
-    for name in MULTI_PHASE:
+    for name in MODEL_NAMES:
         root = tmp_path_factory.mktemp(f"ddp_{name}")
         command = [
             sys.executable, "-m", "genzoo.cli", "fit", "--model", name, *tiny_cli_args(name),
@@ -81,15 +81,17 @@ def networks(params: dict[str, torch.Tensor]) -> set[str]:
     return {name.split(".")[0] for name in params}
 
 
-@pytest.mark.parametrize("name", MULTI_PHASE)
+@pytest.mark.parametrize("name", MODEL_NAMES)
 def test_ddp_ranks_identical_and_gradients_averaged(name, ddp_runs):
     result, probe = ddp_runs[name]
     assert result.returncode == 0, f"{name} failed under DDP:\n{result.stderr[-4000:]}"
     rank0, rank1 = (torch.load(probe / f"rank{r}.pt", weights_only=False) for r in (0, 1))
 
-    # The CLI turned `--trainer.strategy ddp` into DDP that tolerates parameters unused in a phase.
+    # For multi-phase models the CLI turned `--trainer.strategy ddp` into DDP that tolerates parameters
+    # unused in a phase; single-optimizer models keep plain DDP (no per-step search for unused ones).
+    multi_phase = MODELS.get(name).multi_phase
     assert rank0["world_size"] == 2 and rank0["strategy"] == "DDPStrategy"
-    assert rank0["find_unused_parameters"] is True
+    assert bool(rank0["find_unused_parameters"]) is multi_phase
 
     # Different data and different noise on the two ranks.
     assert not torch.equal(rank0["batches"][0][0], rank1["batches"][0][0]), "both ranks got the same batch"
@@ -107,7 +109,8 @@ def test_ddp_ranks_identical_and_gradients_averaged(name, ddp_runs):
     local0, final0 = replay(rank0)
     local1, final1 = replay(rank1)
     updates = rank0["updates"]
-    assert len(updates) == len(rank1["updates"]) == len(local0) == len(local1) >= 2 * BATCHES
+    steps_per_batch = 2 if multi_phase else 1  # at least: every multi-phase model has two optimizers
+    assert len(updates) == len(rank1["updates"]) == len(local0) == len(local1) >= steps_per_batch * BATCHES
     for k, (applied, applied1, mine, theirs) in enumerate(zip(updates, rank1["updates"], local0, local1)):
         assert applied["grads"].keys() == applied1["grads"].keys() == mine["grads"].keys() == theirs["grads"].keys()
         assert applied["grads"], f"{name}: update {k} applied no gradient"
