@@ -8,6 +8,11 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] -> uint8 (N, C, H, W), as a PNG would store them (FID is measured on these)."""
+    return images.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
     """(N, C, H, W) in [0, 1] -> one (C, H', W') grid image with a 2-pixel gutter."""
     return make_grid(images.detach().float().clamp(0, 1).cpu(), nrow=nrow, padding=2, pad_value=1.0)

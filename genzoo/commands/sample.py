@@ -20,14 +20,9 @@ from genzoo.errors import GenzooError
 OUTPUT_SUFFIXES = (".png", ".npz")
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Images in [0, 1] -> uint8 array (N, C, H, W)."""
-    return images.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
-
-
 def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> None:
     """Write images in [0, 1] as a .png grid (``nrow`` per row, default square) or .npz array, atomically."""
-    from genzoo.viz import save_png
+    from genzoo.viz import save_png, to_uint8
 
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=out.suffix, prefix=".tmp-")
@@ -37,7 +32,7 @@ def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> No
         if out.suffix == ".png":
             save_png(images, tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
         else:
-            np.savez_compressed(tmp, images=to_uint8(images))
+            np.savez_compressed(tmp, images=to_uint8(images).cpu().numpy())
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

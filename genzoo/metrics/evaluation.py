@@ -41,6 +41,7 @@ from genzoo.metrics.protocol import protocol_card
 from genzoo.metrics.reconstruction import reconstruction_metrics
 from genzoo.metrics.sample_quality import fid_kid
 from genzoo.registry import DATAMODULES, load_all
+from genzoo.viz import save_png, to_uint8
 
 MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
 METRIC_GROUPS: tuple[MetricGroup, ...] = ("reconstruction", "sample_quality", "coverage", "probe")
@@ -116,11 +117,6 @@ def resolve_data(checkpoint: Path, data: str | None, root: str | None) -> tuple[
 
 
 # ----- the evaluator --------------------------------------------------------------------------------
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images in [0, 1] -> uint8, as they would be saved: FID is measured on quantised images."""
-    return images.clamp(0, 1).mul(255).round().to(torch.uint8)
-
-
 def sha256_short(path: Path) -> str:
     return file_sha256(path)[:16]
 
@@ -215,8 +211,6 @@ class Evaluator:
             samples, requested = self.generate(model, held_out.labels if labelled else None)
             timings["sampling"] = time.perf_counter() - start
             if samples_png is not None:
-                from genzoo.viz import save_png
-
                 save_png(samples[:64].float() / 255, samples_png, nrow=8)
             start = time.perf_counter()
             result.update(self.sample_metrics(samples, requested, data_name, dm, held_out, labelled))
