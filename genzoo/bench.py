@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genzoo.commands.evaluate import write_json_atomic
+from genzoo.atomic import write_json_atomic
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluation import EvalSettings, Evaluator
 from genzoo.registry import DATAMODULES, MODELS, load_all

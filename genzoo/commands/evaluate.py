@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from genzoo.atomic import write_json_atomic
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.errors import GenzooError
 
@@ -27,22 +26,6 @@ def name_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError(f"expected a comma-separated list of names, got {text!r}")
     return names
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and move it into place: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def write_json_atomic(data: Any, path: Path) -> None:
-    write_text_atomic(json.dumps(data, indent=2) + "\n", path)
 
 
 def resolve_device(choice: str) -> str:

@@ -7,13 +7,12 @@ temporary name and moved into place, so an interrupted run never leaves half a f
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from genzoo.atomic import atomic_path
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.errors import GenzooError
 
@@ -24,18 +23,11 @@ def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> No
     """Write images in [0, 1] as a .png grid (``nrow`` per row, default square) or .npz array, atomically."""
     from genzoo.viz import save_png, to_uint8
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=out.suffix, prefix=".tmp-")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out) as tmp:
         if out.suffix == ".png":
             save_png(images, tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
         else:
             np.savez_compressed(tmp, images=to_uint8(images).cpu().numpy())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def check_output_path(out: Path) -> None:

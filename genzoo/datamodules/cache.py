@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 
+from genzoo.atomic import atomic_path, write_text_atomic
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
 from genzoo.errors import GenzooError
 
@@ -174,8 +175,7 @@ class ImageCache:
             f"genzoo: decoding {n:,} images into {self.array_path} ({spec.tag}); once only, later runs reuse it"
         )
         start = time.perf_counter()
-        tmp = _temp_path(self.folder, ".npy")
-        try:
+        with atomic_path(self.array_path) as tmp:
             array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
             bad: dict[int, str] = {}
             for offset, chunk, errors in _decode_all(files, spec, workers):
@@ -187,17 +187,11 @@ class ImageCache:
                             "or pass --data.bad_images skip to leave unreadable images out"
                         )
                     bad[offset + i] = reason
+            array.flush()
+            del array
             if bad:
-                array.flush()
-                del array
                 _drop_rows(tmp, sorted(bad), shape)
-            else:
-                array.flush()
-                del array
             keep = [name for i, name in enumerate(names) if i not in bad]
-            os.replace(tmp, self.array_path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
         index = {
             "version": CACHE_VERSION,
             "spec": spec.tag,
@@ -205,7 +199,7 @@ class ImageCache:
             "names": keep,
             "skipped": {names[i]: bad[i] for i in sorted(bad)},
         }
-        _atomic_write_text(self.index_path, json.dumps(index))
+        write_text_atomic(json.dumps(index), self.index_path)
         seconds = time.perf_counter() - start
         rank_zero_info(
             f"genzoo: cached {len(keep):,} images in {seconds:.1f} s ({len(keep) / max(seconds, 1e-9):.0f}/s)"
@@ -216,35 +210,16 @@ class ImageCache:
             rank_zero_info(f"genzoo: skipped {len(bad)} unreadable image(s): {shown}{more}")
 
 
-def _temp_path(folder: Path, suffix: str) -> str:
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
-    os.close(fd)
-    return name
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = _temp_path(path.parent, path.suffix)
-    try:
-        Path(tmp).write_text(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _drop_rows(path: str, drop: list[int], shape: tuple[int, ...]) -> None:
+def _drop_rows(path: Path, drop: list[int], shape: tuple[int, ...]) -> None:
     """Rewrite the .npy at ``path`` without the rows in ``drop`` (rare: only when images were skipped)."""
     src = np.load(path, mmap_mode="r")
     keep = np.setdiff1d(np.arange(shape[0]), drop)
-    tmp = _temp_path(Path(path).parent, ".npy")
-    try:
+    with atomic_path(path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(keep), *shape[1:]))
         for start in range(0, len(keep), 4096):
             out[start : start + 4096] = src[keep[start : start + 4096]]
         out.flush()
         del out, src
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _decode_all(
