@@ -121,3 +121,17 @@ def test_unreadable_checkpoint(tmp_path):
     out.write_bytes(b"precious")
     assert_one_line_error(run_cli("sample", "--ckpt", str(bogus), "--out", str(out)), "cannot be read")
     assert out.read_bytes() == b"precious", "an existing output was touched by a failed run"
+
+
+@pytest.mark.parametrize(("model", "threshold"), [("ae", 0.02), ("vae", 0.03)])
+def test_one_epoch_of_the_defaults_reaches_the_promised_test_mse(model, threshold, tmp_path):
+    """`genzoo fit --model ae|vae --data mnist --trainer.max_epochs 1` with every other setting at its
+    default (full epoch, full test split): the printed test MSE is below what the README states."""
+    result = run_cli(
+        "fit", "--model", model, "--data", "mnist", "--trainer.max_epochs", "1",
+        "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("test metrics:"))
+    mse = json.loads(line.split(":", 1)[1])["test/recon_mse"]
+    assert mse < threshold, f"{model}: test MSE {mse:.4f} after one epoch, promised below {threshold}"
