@@ -46,8 +46,8 @@ LOG_TAIL_LINES = 25
 # The defaults are the CPU-sized MNIST suite (experiments/suites/mnist_cpu.yaml): two seeds; every run
 # sees the same training images (4 epochs of the 55,000), so quality is compared at equal data whatever
 # else the machine is doing, with a 100 s wall-clock cap so that `genzoo bench --models all --data mnist`
-# finishes on a 2-core CPU in under half an hour (about 20 minutes when the machine is idle: the slowest
-# recipe, StyleALAE's, trains about 3.4 of its 4 epochs in 100 s). GPU suites override them.
+# finishes on a 2-core CPU in under half an hour (14 minutes measured on an idle machine; the slowest
+# recipe, StyleALAE's, trains 3 or 4 of its 4 epochs within the cap). GPU suites override them.
 DEFAULT_TRAINER_ARGS = {"num_sanity_val_steps": 0, "limit_val_batches": 8}
 BENCH_EVAL_DEFAULTS = {"num_samples": 5000, "probe_train_size": 10_000, "kid_subsets": 50}
 
