@@ -31,6 +31,7 @@ LOGGER_ALIASES = {
     "wandb": "wandb", "wandblogger": "wandb",
 }  # fmt: skip
 DEFAULT_ROOT_DIR = "runs"
+DEFAULT_SEED = 0
 PROGRESS_BAR_REFRESH = 10  # batches between progress-bar redraws
 RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
 
@@ -128,7 +129,7 @@ def _lightning_cli_class():
     class GenzooCLI(LightningCLI):
         """LightningCLI with genzoo's run folders, data->model links and a test after fit."""
 
-        def __init__(self, logger_choice: str | None, args: list[str]) -> None:
+        def __init__(self, logger_choice: str | None, args: list[str], run: bool = True) -> None:
             self.logger_choice = logger_choice
             super().__init__(
                 GenerativeModule,
@@ -136,9 +137,11 @@ def _lightning_cli_class():
                 subclass_mode_model=True,
                 subclass_mode_data=True,
                 trainer_defaults={"default_root_dir": DEFAULT_ROOT_DIR},
+                seed_everything_default=DEFAULT_SEED,  # a default run is reproducible, as its recipe
                 args=args,
                 parser_kwargs={"exit_on_error": False},
                 auto_configure_optimizers=False,
+                run=run,
             )
 
         def add_arguments_to_parser(self, parser: Any) -> None:
@@ -154,6 +157,7 @@ def _lightning_cli_class():
             cfg = self._section()
             data_cls = _import(cfg["data"]["class_path"])
             model_cls = _import(cfg["model"]["class_path"])
+            apply_training_length_default(cfg["trainer"], model_cls)
             # Data -> model links: the model is told the image shape and label count of its data.
             data_args = cfg["data"].get("init_args")
             needs_labels = getattr(model_cls, "needs_labels", False)
@@ -212,6 +216,17 @@ def _lightning_cli_class():
     return GenzooCLI
 
 
+def apply_training_length_default(trainer_cfg: Any, model_cls: type) -> None:
+    """No --trainer.max_epochs / max_steps / max_time given: train for the model's own number of epochs.
+
+    Lightning's fallback is 1000 epochs, which nobody wants by accident; every model knows how long its
+    defaults are tuned to train (``default_max_epochs``), so a plain ``genzoo fit --model X`` is its recipe.
+    """
+    unbounded = trainer_cfg.get("max_steps", -1) in (-1, None) and trainer_cfg.get("max_time") is None
+    if trainer_cfg.get("max_epochs") is None and unbounded:
+        trainer_cfg["max_epochs"] = getattr(model_cls, "default_max_epochs", None)
+
+
 def _import(path: str) -> type:
     module, _, name = path.rpartition(".")
     return getattr(__import__(module, fromlist=[name]), name)
@@ -225,6 +240,16 @@ def condense_argument_error(message: str) -> str:
     lines = (line.strip().lstrip("- ").strip() for line in message.splitlines())
     kept = [line for line in lines if line and not line.startswith(NOISE_PREFIXES)]
     return " ".join(kept) + " (see 'genzoo fit --help')"
+
+
+def configure(argv: list[str]) -> Any:
+    """Parse ``genzoo fit ARGV`` and build its model, data and trainer without training (tools, tests).
+
+    The objects are exactly those ``genzoo fit ARGV`` would train; the run folder is created.
+    """
+    load_all()
+    args, logger_choice = rewrite_arguments(["fit", *argv])
+    return _lightning_cli_class()(logger_choice, args[1:], run=False)
 
 
 def run_lightning(argv: list[str]) -> None:

@@ -57,6 +57,8 @@ MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS g
 @MODELS.register("aae")
 class AAE(GenerativeModule):
     multi_phase = True
+    default_widths = {"mlp": [512, 512]}
+    default_max_epochs = 30
 
     def __init__(
         self,

@@ -75,11 +75,11 @@ class AEGAN(GAN):
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
+        latent_dim: int = 8,
         backbone: str = "mlp",
         hidden_dims: list[int] | None = None,
         latent_disc_dims: list[int] | None = None,
-        image_recon_loss: ReconstructionKind = "l1",
+        image_recon_loss: ReconstructionKind = "bce",
         lambda_image_recon: float = 100.0,
         lambda_latent_recon: float = 5.0,
         lambda_image_adv: float = 1.0,
@@ -89,6 +89,7 @@ class AEGAN(GAN):
         betas: tuple[float, float] = (0.5, 0.999),
         weight_decay: float = 1e-8,
         r1_gamma: float = 0.0,
+        ema_decay: float = 0.999,
         log_every_n_steps: int = 50,
     ) -> None:
         """
@@ -98,7 +99,7 @@ class AEGAN(GAN):
             backbone: registered backbone family for G, E and Dx (``genzoo list``); the same G and Dx as ``gan``.
             hidden_dims: widths of the backbone's levels (default: the family's own).
             latent_disc_dims: hidden widths of the latent discriminator Dz, an MLP (default [256, 256]).
-            image_recon_loss: image reconstruction loss, a mean over pixels (paper: ``l1``, |G(E(x)) - x|).
+            image_recon_loss: image reconstruction loss, a mean over pixels (paper: ``l1``, |G(E(x)) - x|; see above).
             lambda_image_recon: weight of the image reconstruction term (paper's code: 10; see above).
             lambda_latent_recon: weight of the latent reconstruction (E(G(z)) - z)^2 (mean over dimensions).
             lambda_image_adv: weight of the adversarial terms on x_hat and x_tilde (judged by Dx).
@@ -108,10 +109,11 @@ class AEGAN(GAN):
             betas: Adam (beta1, beta2) of every optimizer (paper's code: (0.5, 0.999)).
             weight_decay: Adam weight decay of every optimizer (paper's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x Dx(x)||^2 on real images (0: off, as the paper)
+            ema_decay: per-step decay of the moving averages of G and E used outside training (0: none)
             log_every_n_steps: log training losses every this many batches.
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, lr_disc, betas, weight_decay, r1_gamma,
-                         log_every_n_steps)  # fmt: skip
+                         ema_decay, log_every_n_steps)  # fmt: skip
         self.image_recon_loss = image_recon_loss
         self.lambda_image_recon = lambda_image_recon
         self.lambda_latent_recon = lambda_latent_recon
@@ -119,10 +121,11 @@ class AEGAN(GAN):
         self.lambda_latent_adv = lambda_latent_adv
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # E: image -> z (B, D)
         self.latent_discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # Dz: z -> logit (B, 1)
+        self.track_average(ema_decay, "generator", "encoder")  # reconstructions too use the averaged pair
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images (B, C, H, W) -> codes (B, latent_dim)."""
-        return self.encoder(x)
+        return self.averaged("encoder")(x)
 
     def discriminate_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Dz: codes (B, D) -> logit of "drawn from the prior" (B,)."""

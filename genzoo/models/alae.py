@@ -71,6 +71,8 @@ from genzoo.registry import MODELS
 @MODELS.register("alae")
 class ALAE(GenerativeModule):
     multi_phase = True
+    default_widths = {"mlp": [512, 512]}  # the paper's MLP has [1024, 1024]: half, for CPUs
+    default_max_epochs = 14
 
     def __init__(
         self,
@@ -88,6 +90,7 @@ class ALAE(GenerativeModule):
         betas: tuple[float, float] = (0.0, 0.99),
         mapping_lr_mult: float = 0.1,
         equalized_lr: bool = False,
+        ema_decay: float = 0.999,
         log_every_n_steps: int = 50,
     ) -> None:
         """
@@ -106,6 +109,8 @@ class ALAE(GenerativeModule):
             betas: Adam (beta1, beta2) of both optimizers (paper: (0.0, 0.99)).
             mapping_lr_mult: learning-rate multiplier of the mapping network F (paper: 0.1).
             equalized_lr: store every weight at unit scale and apply its He constant at run time (paper: on).
+            ema_decay: per-step decay of the moving averages of F, G and E used outside training (0: none;
+                the official code averages G and F with 0.999)
             log_every_n_steps: log training losses every this many batches.
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
@@ -129,6 +134,7 @@ class ALAE(GenerativeModule):
         if equalized_lr:
             for net in (self.mapping, self.generator, self.encoder, self.discriminator):
                 equalize_learning_rate(net)
+        self.track_average(ema_decay, "mapping", "generator", "encoder")
 
     # ----- the networks G and E (StyleALAE replaces these two) ---------------------------------------
     def build_generator(self) -> nn.Module:
@@ -148,7 +154,7 @@ class ALAE(GenerativeModule):
             else:
                 eta = torch.randn(shape, generator=generator).to(w.device, w.dtype)
             w = torch.cat([w, eta], dim=1)  # (B, w_dim + noise_dim)
-        return self.generator(w)
+        return self.averaged("generator")(w)
 
     # ----- the shared API --------------------------------------------------------------------------
     def generate(self, w: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -157,7 +163,7 @@ class ALAE(GenerativeModule):
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images -> their codes w (B, w_dim), the space that F's samples live in and G reads."""
-        return self.encoder(x)
+        return self.averaged("encoder")(x)
 
     def decode(self, w: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """G with noise at its mean: reconstructions G(E(x)) and interpolations are deterministic."""
@@ -165,7 +171,7 @@ class ALAE(GenerativeModule):
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Codes w = F(z), z ~ N(0, I): the prior of the space that ``decode`` takes its codes from."""
-        return self.mapping(super().prior_sample(n, generator))
+        return self.averaged("mapping")(super().prior_sample(n, generator))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:

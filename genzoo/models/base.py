@@ -14,9 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import copy
+
 import pytorch_lightning as pl
 import torch
+from torch import nn
 
+from genzoo.errors import GenzooError
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
 from genzoo.registry import MODELS
@@ -30,6 +34,12 @@ class GenerativeModule(pl.LightningModule):
 
     #: whether the model maps images to codes (AE family) or only codes to images (GAN)
     has_encoder: bool = True
+    #: epochs that ``genzoo fit`` trains when no --trainer.max_epochs (or max_steps, max_time) is given:
+    #: how long the model's default hyper-parameters are tuned to train on MNIST (its recipe)
+    default_max_epochs: int = 10
+    #: widths the model's default ``hidden_dims`` (None) stand for, per backbone family; a family not
+    #: named here uses its own default. Per family, because an MLP width is not a conv channel count.
+    default_widths: dict[str, list[int]] = {}
 
     def __init__(
         self,
@@ -46,9 +56,11 @@ class GenerativeModule(pl.LightningModule):
         self.latent_dim = latent_dim
         self.lr = lr
         self.log_every = max(1, log_every_n_steps)
-        self.backbone = build_backbone(backbone, hidden_dims)
+        self.backbone = build_backbone(backbone, hidden_dims or self.default_widths.get(backbone))
         self._figure_batch: torch.Tensor | None = None
         self._figure_labels: torch.Tensor | None = None
+        self.ema_decay = 0.0
+        self.ema = nn.ModuleDict()  # name of a network -> its moving average (see ``track_average``)
 
     # ----- the shared API ---------------------------------------------------------------------
     # ``y`` is the condition (labels) of conditional models (CVAE, supervised AAE); others ignore it.
@@ -101,6 +113,44 @@ class GenerativeModule(pl.LightningModule):
         returns discriminator name -> accuracy. Models without a discriminator return an empty dict.
         """
         return {}
+
+    # ----- moving averages of the weights used for sampling -------------------------------------
+    # A generator's weights keep moving around a good solution as long as the game goes on; the
+    # average over recent steps sits near its centre, and samples decoded with it are cleaner and
+    # more varied than those of the last step (Karras et al. 2018, Yazici et al. 2019). Models name
+    # the networks to average; training uses the live networks, everything else (validation, test,
+    # `genzoo sample` and `eval`, i.e. whenever the model is in eval mode) uses the averages.
+    def track_average(self, decay: float, *names: str) -> None:
+        """Keep an exponential moving average (decay per step) of the networks ``names``; 0: none."""
+        if not 0.0 <= decay < 1.0:
+            raise GenzooError(f"--model.ema_decay must be in [0, 1), got {decay}")
+        self.ema_decay = decay
+        if decay > 0:
+            for name in names:
+                self.ema[name] = copy.deepcopy(getattr(self, name)).requires_grad_(False)
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+
+    def averaged(self, name: str) -> nn.Module:
+        """The network ``name`` to compute with: its moving average in eval mode, if it has one."""
+        if not self.training and name in self.ema:
+            return self.ema[name]
+        return getattr(self, name)
+
+    @torch.no_grad()
+    def update_averages(self) -> None:
+        # Warm-up as in TensorFlow's ExponentialMovingAverage: early on, when the average would
+        # still be mostly the random initial weights, it follows the live weights more closely.
+        self.ema_updates += 1
+        decay = min(self.ema_decay, (1.0 + float(self.ema_updates)) / (10.0 + float(self.ema_updates)))
+        for name, average in self.ema.items():
+            live = getattr(self, name)
+            torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1.0 - decay)
+            for avg_buffer, buffer in zip(average.buffers(), live.buffers()):
+                avg_buffer.copy_(buffer)  # batch-norm statistics: the live ones
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if len(self.ema):
+            self.update_averages()
 
     # ----- manual optimization (models with several networks and optimizers) ------------------
     #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE). Under
@@ -201,6 +251,17 @@ class GenerativeModule(pl.LightningModule):
         # Remember which registered model wrote this, so `genzoo sample --ckpt` can rebuild it.
         checkpoint["genzoo_model"] = MODELS.name_of(self)
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # A checkpoint written before its model kept moving averages has none: start them from the
+        # trained weights, so old checkpoints load and sample exactly as they did.
+        state = checkpoint.get("state_dict", {})
+        for name in self.ema:
+            if not any(key.startswith(f"ema.{name}.") for key in state):
+                live = {key: value for key, value in state.items() if key.startswith(f"{name}.")}
+                state.update({f"ema.{key}": value.clone() for key, value in live.items()})
+        if len(self.ema) and "ema_updates" not in state:
+            state["ema_updates"] = torch.zeros((), dtype=torch.long)
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return adam(self.parameters(), lr=self.lr)
 
@@ -222,7 +283,6 @@ def adam(
 
 def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
     """Rebuild any genzoo model from a checkpoint file."""
-    from genzoo.errors import GenzooError
     from genzoo.registry import load_all
 
     load_all()

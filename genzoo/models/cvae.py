@@ -50,7 +50,7 @@ class CVAE(VAE):
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
+        latent_dim: int = 8,
         backbone: str = "mlp",
         hidden_dims: list[int] | None = None,
         lr: float = 1e-3,

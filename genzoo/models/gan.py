@@ -40,11 +40,13 @@ from genzoo.registry import MODELS
 class GAN(GenerativeModule):
     has_encoder = False
     multi_phase = True
+    default_widths = {"mlp": [512, 256]}  # G 8-256-512-784, D 784-512-256-1
+    default_max_epochs = 16  # AEGAN's: the controlled comparison trains both equally long
 
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
+        latent_dim: int = 8,
         backbone: str = "mlp",
         hidden_dims: list[int] | None = None,
         lr: float = 2e-4,
@@ -52,6 +54,7 @@ class GAN(GenerativeModule):
         betas: tuple[float, float] = (0.5, 0.999),
         weight_decay: float = 1e-8,
         r1_gamma: float = 0.0,
+        ema_decay: float = 0.999,
         log_every_n_steps: int = 50,
     ) -> None:
         """
@@ -65,6 +68,7 @@ class GAN(GenerativeModule):
             betas: Adam (beta1, beta2) of every optimizer (AEGAN's code and DCGAN: (0.5, 0.999)).
             weight_decay: Adam weight decay of every optimizer (AEGAN's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x D(x)||^2 on real images (0: off, as the papers)
+            ema_decay: per-step decay of the moving average of G's weights that samples are drawn with (0: none)
             log_every_n_steps: log training losses every this many batches.
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
@@ -77,10 +81,11 @@ class GAN(GenerativeModule):
         self.automatic_optimization = False
         self.generator = self.backbone.decoder(latent_dim, self.image_shape)  # G: z (B, D) -> logits (B, C, H, W)
         self.discriminator = self.backbone.discriminator(self.image_shape)  # D: image -> logit of "real" (B,)
+        self.track_average(ema_decay, "generator")  # samples come from the average of G's recent weights
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """G: codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
-        return torch.sigmoid(self.generator(z))
+        return torch.sigmoid(self.averaged("generator")(z))
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         x, _ = batch  # (B, C, H, W) in [0, 1]

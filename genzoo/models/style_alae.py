@@ -52,6 +52,7 @@ from genzoo.registry import MODELS
 
 @MODELS.register("style_alae")
 class StyleALAE(ALAE):
+    default_max_epochs = 8
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
@@ -69,6 +70,7 @@ class StyleALAE(ALAE):
         betas: tuple[float, float] = (0.0, 0.99),
         mapping_lr_mult: float = 0.1,
         equalized_lr: bool = False,
+        ema_decay: float = 0.999,
         log_every_n_steps: int = 50,
     ) -> None:
         """
@@ -89,6 +91,7 @@ class StyleALAE(ALAE):
             betas: Adam (beta1, beta2) (paper: (0.0, 0.99)).
             mapping_lr_mult: learning-rate multiplier of the mapping network F (paper: 0.01 for StyleALAE).
             equalized_lr: store every weight at unit scale and apply its He constant at run time (paper: on).
+            ema_decay: per-step decay of the moving averages of F, G and E used outside training (0: none)
             log_every_n_steps: log training losses every this many batches.
         """
         # ALAE builds F and D, and calls build_generator/build_encoder below for G and E. Its backbone
@@ -97,7 +100,7 @@ class StyleALAE(ALAE):
             image_shape=image_shape, latent_dim=latent_dim, w_dim=w_dim, hidden_dims=hidden_dims,
             mapping_layers=mapping_layers, disc_layers=disc_layers, r1_gamma=r1_gamma, r1_every=r1_every,
             lr=lr, betas=betas, mapping_lr_mult=mapping_lr_mult, equalized_lr=equalized_lr,
-            log_every_n_steps=log_every_n_steps,
+            ema_decay=ema_decay, log_every_n_steps=log_every_n_steps,
         )  # fmt: skip
 
     def style_options(self) -> tuple[list[int], int, OuterLevel]:
@@ -116,4 +119,4 @@ class StyleALAE(ALAE):
 
     def generator_logits(self, w: torch.Tensor, noise: bool, generator: torch.Generator | None) -> torch.Tensor:
         """G(w): the same style w at every layer; per-layer noise unless ``noise`` (or the model's) is off."""
-        return self.generator(w, noise and self.hparams["noise"], generator)
+        return self.averaged("generator")(w, noise and self.hparams["noise"], generator)
