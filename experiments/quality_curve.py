@@ -61,7 +61,8 @@ def main() -> None:
     parser.add_argument("--also-live", action="store_true", help="also evaluate without the moving averages")
     parser.add_argument("--out", type=Path, default=None, help="write the curve as JSON lines here")
     parser.add_argument("--root", type=Path, default=None, help="run root (default: a temporary folder)")
-    own, fit_args = (sys.argv[1 : sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1 :]) if "--" in sys.argv else (sys.argv[1:], [])
+    cut = sys.argv.index("--") if "--" in sys.argv else len(sys.argv)
+    own, fit_args = sys.argv[1:cut], sys.argv[cut + 1 :]
     args = parser.parse_args(own)
 
     from genzoo.cli import main as genzoo_main
@@ -79,7 +80,8 @@ def main() -> None:
     code = genzoo_main(argv)
     if code:
         sys.exit(code)
-    run_dir = max((p for p in root.glob("*/version_*") if (p / "metrics.csv").exists()), key=lambda p: p.stat().st_mtime)
+    runs = [p for p in root.glob("*/version_*") if (p / "metrics.csv").exists()]
+    run_dir = max(runs, key=lambda p: p.stat().st_mtime)
     wall, cpu = seconds_by_epoch(run_dir, "train_seconds"), seconds_by_epoch(run_dir, "cpu_seconds")
     checkpoints = sorted((run_dir / "checkpoints").glob("epoch=*.ckpt"), key=lambda p: int(p.stem.split("=")[1]))
     last = len(checkpoints) - 1

@@ -28,6 +28,7 @@ from genzoo.registry import MODELS
 @MODELS.register("ae")
 class AE(GenerativeModule):
     default_max_epochs = 20
+
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),

@@ -11,10 +11,9 @@ Images enter the model in [0, 1]; decoders emit logits and ``decode`` applies th
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
-
-import copy
 
 import pytorch_lightning as pl
 import torch

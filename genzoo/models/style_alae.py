@@ -53,6 +53,7 @@ from genzoo.registry import MODELS
 @MODELS.register("style_alae")
 class StyleALAE(ALAE):
     default_max_epochs = 8
+
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),

@@ -33,6 +33,7 @@ from genzoo.registry import MODELS
 @MODELS.register("vae")
 class VAE(GenerativeModule):
     default_max_epochs = 20
+
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
