@@ -1,6 +1,6 @@
 """Table and plot of FID-vs-time curves written by ``quality_curve.py`` (JSON lines).
 
-    python experiments/report_curves.py results/curves.jsonl --png docs/images/fid_curves.png
+python experiments/report_curves.py results/curves.jsonl --png docs/images/fid_curves.png
 """
 
 from __future__ import annotations
