@@ -17,6 +17,7 @@ import json
 import torch
 
 from genzoo.datamodules.mnist import MNISTDataModule
+from genzoo.metrics.coverage import mode_coverage
 from genzoo.metrics.features import build_extractor, extract
 from genzoo.models.base import load_model
 from genzoo.viz import to_uint8
@@ -40,7 +41,7 @@ def per_digit(ckpt: str, num: int = 1000, seed: int = 0) -> list[dict[str, float
         real_features, _ = extract(extractor, test.images[test.labels == digit][:num])
         rows.append({
             "digit": digit,
-            "read_as_digit": (logits.argmax(1) == digit).float().mean().item(),
+            "read_as_digit": mode_coverage(logits, requested=torch.full((num,), digit))["label_accuracy"],
             "diversity_ratio": mean_pairwise_distance(features) / mean_pairwise_distance(real_features),
         })  # fmt: skip
     return rows

@@ -121,7 +121,7 @@ class AEGAN(GAN):
         self.lambda_latent_adv = lambda_latent_adv
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # E: image -> z (B, D)
         self.latent_discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # Dz: z -> logit (B, 1)
-        self.track_average(ema_decay, "generator", "encoder")  # reconstructions too use the averaged pair
+        self.track_average(ema_decay, "encoder")  # G is averaged by GAN; reconstructions use the averaged pair
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images (B, C, H, W) -> codes (B, latent_dim)."""

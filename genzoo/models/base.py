@@ -120,7 +120,10 @@ class GenerativeModule(pl.LightningModule):
     # the networks to average; training uses the live networks, everything else (validation, test,
     # `genzoo sample` and `eval`, i.e. whenever the model is in eval mode) uses the averages.
     def track_average(self, decay: float, *names: str) -> None:
-        """Keep an exponential moving average (decay per step) of the networks ``names``; 0: none."""
+        """Keep an exponential moving average (decay per step) of the networks ``names``; 0: none.
+
+        A subclass may call it again to add its own networks (AEGAN adds E to the GAN's G).
+        """
         if not 0.0 <= decay < 1.0:
             raise GenzooError(f"--model.ema_decay must be in [0, 1), got {decay}")
         self.ema_decay = decay
@@ -140,7 +143,8 @@ class GenerativeModule(pl.LightningModule):
         # Warm-up as in TensorFlow's ExponentialMovingAverage: early on, when the average would
         # still be mostly the random initial weights, it follows the live weights more closely.
         self.ema_updates += 1
-        decay = min(self.ema_decay, (1.0 + float(self.ema_updates)) / (10.0 + float(self.ema_updates)))
+        updates = int(self.ema_updates)  # one read of the counter per step (a host sync on a GPU)
+        decay = min(self.ema_decay, (1.0 + updates) / (10.0 + updates))
         for name, average in self.ema.items():
             live = getattr(self, name)
             torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1.0 - decay)
