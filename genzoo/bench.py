@@ -21,9 +21,7 @@ At the end, and from whatever records exist, it writes ``results.csv`` (one row 
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -38,7 +36,8 @@ from typing import Any
 from genzoo.atomic import write_json_atomic
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluation import EvalSettings, Evaluator
-from genzoo.registry import DATAMODULES, MODELS, load_all
+from genzoo.registry import DATAMODULES, MODELS
+from genzoo.runs import read_metrics_csv
 
 LOG_TAIL_LINES = 25
 
@@ -76,20 +75,14 @@ class BenchSpec:
         return spec
 
 
-def needs_labels(model_cls: type) -> bool:
-    """Whether a model class can only train on labelled data (the CVAE)."""
-    return bool(getattr(model_cls, "needs_labels", False) or getattr(model_cls, "conditional", False))
-
-
 def resolve_models(spec: BenchSpec) -> list[str]:
-    """``all``: every registered model that can train on the data (conditional ones need labels)."""
-    load_all()
+    """``all``: every registered model that can train on the data (``needs_labels`` ones need labels)."""
     data_cls = DATAMODULES.get(spec.data)
     labelled = getattr(data_cls(**spec.data_args), "num_classes", 0) > 0
     names: list[str] = []
     for name in spec.models:
         if name == "all":
-            names += [m for m in MODELS.names() if labelled or not needs_labels(MODELS.get(m))]
+            names += [m for m in MODELS.names() if labelled or not MODELS.get(m).needs_labels]
         else:
             MODELS.get(name)  # an unknown name fails here, listing the known ones
             names.append(name)
@@ -124,14 +117,6 @@ def fit_arguments(spec: BenchSpec, model: str, seed: int, root: Path) -> list[st
         trainer["max_time"] = format_max_time(spec.max_time_s)
     args += [f"--trainer.{k}={cli_value(v)}" for k, v in trainer.items()]
     return args + ["--test_after_fit=false"]
-
-
-def read_metrics_csv(path: Path) -> list[dict[str, float]]:
-    """Rows of a CSVLogger metrics.csv, empty cells dropped, values as floats."""
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
 
 
 def training_summary(rows: list[dict[str, float]]) -> dict[str, float | None]:
@@ -279,13 +264,3 @@ class Benchmark:
                 if path.is_file():
                     found.append(json.loads(path.read_text()))
         return found
-
-
-def mean_std(values: list[float]) -> tuple[float, float] | None:
-    """Mean and sample standard deviation (0 for a single value); None for no values."""
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return None
-    mean = sum(values) / len(values)
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-    return mean, math.sqrt(var)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genzoo.atomic import atomic_path, write_json_atomic, write_text_atomic
+from genzoo.runs import read_metrics_csv
 
 if TYPE_CHECKING:
     from genzoo.bench import Benchmark
@@ -38,6 +39,16 @@ BAR_METRICS = [
     ("fid", True), ("kid", True), ("precision", False), ("recall", False), ("class_entropy", False),
     ("probe_accuracy", False), ("recon_mse", True), ("ssim", False), ("images_per_s", False),
 ]  # fmt: skip
+
+
+def mean_std(values: list[float]) -> tuple[float, float] | None:
+    """Mean and sample standard deviation (0 for a single value); None for no values."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+    return mean, math.sqrt(var)
 
 
 def first_quality(result: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -83,8 +94,6 @@ def headline(record: dict[str, Any]) -> dict[str, Any]:
 
 def summarise(rows: list[dict[str, Any]], models: list[str]) -> dict[str, dict[str, Any]]:
     """Per model: {column: (mean, std) or None} over seeds, and the seeds that count."""
-    from genzoo.bench import mean_std
-
     summary: dict[str, dict[str, Any]] = {}
     for model in models:
         runs = [r for r in rows if r["model"] == model]
@@ -267,8 +276,6 @@ def plot_sample_grids(bench: Benchmark, path: Path) -> Path:
 
 def plot_curves(bench: Benchmark, path: Path) -> Path:
     """Training losses against step, one panel per model (first seed), and every model's val MSE by epoch."""
-    from genzoo.bench import read_metrics_csv
-
     plt = _pyplot()
     runs = [(m, run) for m in bench.models if (run := first_record_run(bench, m))]
     cols = min(4, len(runs) + 1)

@@ -13,12 +13,10 @@ class ThroughputMonitor(pl.Callback):
 
     Logged as ``throughput/images_per_s``, ``throughput/train_seconds`` (wall clock) and
     ``throughput/cpu_seconds`` (CPU time of this process, all threads: the cost that does not depend on
-    what else the machine runs) at the end of each training epoch (validation time excluded), and kept
-    in ``self.history`` for benchmarks.
+    what else the machine runs) at the end of each training epoch (validation time excluded).
     """
 
     def __init__(self) -> None:
-        self.history: list[dict[str, float]] = []
         self._start = 0.0
         self._images = 0
 
@@ -40,5 +38,4 @@ class ThroughputMonitor(pl.Callback):
             "train_seconds": seconds,
             "cpu_seconds": time.process_time() - self._cpu_start,
         }
-        self.history.append(record)
         pl_module.log_dict({f"throughput/{k}": v for k, v in record.items()}, on_epoch=True, sync_dist=False)

@@ -1,6 +1,6 @@
 """The ``genzoo`` command line.
 
-``genzoo fit|validate|test|predict`` are LightningCLI subcommands: every Trainer flag, ``--config``
+``genzoo fit|validate|test`` are LightningCLI subcommands: every Trainer flag, ``--config``
 recipes, ``--print_config``, a saved config per run. Before LightningCLI sees the arguments, short names
 are resolved through the registries (``--model vae`` -> ``genzoo.models.vae.VAE``, ``--data mnist``), the
 data defaults to the bundled MNIST, and the datamodule's ``image_shape`` / ``num_classes`` are passed to
@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.errors import GenzooError
-from genzoo.registry import BACKBONES, DATAMODULES, MODELS, Registry, load_all
+from genzoo.registry import BACKBONES, DATAMODULES, MODELS, Registry
 
-LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 LOGGER_ALIASES = {
     "csv": "csv", "csvlogger": "csv",
     "tensorboard": "tensorboard", "tensorboardlogger": "tensorboard", "tb": "tensorboard",
@@ -36,19 +36,15 @@ PROGRESS_BAR_REFRESH = 10  # batches between progress-bar redraws
 RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
 
 
-def class_path(obj: type) -> str:
-    return f"{obj.__module__}.{obj.__qualname__}"
-
-
 def _resolve_alias(value: str, registry: Registry, flag: str) -> str:
     """A registry short name -> the class path LightningCLI wants; dotted paths pass through."""
     if value in registry:
-        return class_path(registry.get(value))
+        return registry.class_path(value)
     if "." in value or value.startswith(("{", "[")):
         return value  # a full class path or inline config: LightningCLI's business
     for name in registry.names():  # also accept the class name itself (VAE, MNISTDataModule)
-        if registry.get(name).__name__ == value:
-            return class_path(registry.get(name))
+        if registry.class_path(name).rpartition(".")[2] == value:
+            return registry.class_path(name)
     raise GenzooError(f"unknown {registry.kind} {value!r} for {flag}; known: {', '.join(registry.names())}")
 
 
@@ -79,7 +75,7 @@ def rewrite_arguments(argv: list[str]) -> tuple[list[str], str | None]:
         i += 1
     if out and out[0] in LIGHTNING_SUBCOMMANDS and not has_data and "--help" not in out and "-h" not in out:
         # Default data: the bundled MNIST. Placed first so a --config recipe can still override it.
-        out[1:1] = ["--data", class_path(DATAMODULES.get("mnist"))]
+        out[1:1] = ["--data", DATAMODULES.class_path("mnist")]
     return out, logger_choice
 
 
@@ -160,8 +156,7 @@ def _lightning_cli_class():
             apply_training_length_default(cfg["trainer"], model_cls)
             # Data -> model links: the model is told the image shape and label count of its data.
             data_args = cfg["data"].get("init_args")
-            needs_labels = getattr(model_cls, "needs_labels", False)
-            if needs_labels and data_args and data_args.get("labelled_only", False) is None:
+            if model_cls.needs_labels and data_args and data_args.get("labelled_only", False) is None:
                 data_args["labelled_only"] = True  # a model that needs labels (CVAE) gets the labelled images only
             datamodule = data_cls(**dict(cfg["data"].get("init_args") or {}))
             accepted = inspect.signature(model_cls.__init__).parameters
@@ -247,7 +242,6 @@ def configure(argv: list[str]) -> Any:
 
     The objects are exactly those ``genzoo fit ARGV`` would train; the run folder is created.
     """
-    load_all()
     args, logger_choice = rewrite_arguments(["fit", *argv])
     return _lightning_cli_class()(logger_choice, args[1:], run=False)
 
@@ -276,20 +270,20 @@ def run_lightning(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``genzoo`` console script."""
-    from genzoo.commands import COMMANDS
+    from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        load_all()
-        if argv and argv[0] in COMMANDS:
-            return COMMANDS[argv[0]](argv[1:]) or 0
         if not argv or argv[0] in ("-h", "--help"):
             print(usage())
             return 0
-        if argv[0] not in LIGHTNING_SUBCOMMANDS:
-            raise GenzooError(f"unknown command {argv[0]!r}; use one of: {', '.join(all_commands())}")
-        run_lightning(argv)
-        return 0
+        if argv[0] not in COMMANDS:
+            raise GenzooError(f"unknown command {argv[0]!r}; use one of: {', '.join(COMMANDS.names())}")
+        command = COMMANDS.get(argv[0])
+        if argv[0] in LIGHTNING_COMMANDS:
+            command(argv)  # LightningCLI parses the subcommand itself
+            return 0
+        return command(argv[1:]) or 0
     except GenzooError as err:
         print(f"genzoo: error: {err}", file=sys.stderr)
         return 2
@@ -298,21 +292,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def all_commands() -> list[str]:
-    from genzoo.commands import COMMANDS
-
-    return [*LIGHTNING_SUBCOMMANDS, *COMMANDS]
-
-
 def usage() -> str:
-    return (
-        "usage: genzoo {" + ",".join(all_commands()) + "} ...\n\n"
-        "  genzoo fit --model vae --data mnist      train a model (every Trainer flag works; --help lists them)\n"
-        "  genzoo list                              models, backbones and datasets\n"
-        "  genzoo sample --ckpt C --num N --out F   write samples from a checkpoint (.png grid or .npz)\n"
-        "  genzoo sample ... --cond Smiling=1       conditional samples (cvae): digit=7, Smiling=1,Eyeglasses=1\n"
-        "  genzoo edit --ckpt C --attr A --out F    attribute-editing strip: A is Smiling, Male=0 or 3:8\n"
-        "\nRun 'genzoo COMMAND --help' for the options of a command."
+    """The top-level help, generated from the command table."""
+    from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
+
+    order = [*LIGHTNING_COMMANDS, *(name for name in COMMANDS.names() if name not in LIGHTNING_COMMANDS)]
+    lines = [f"  {name:<10} {COMMANDS.summary(name)}" for name in order]
+    return "\n".join(
+        ["usage: genzoo COMMAND [options]", "", "commands:", *lines, "", "Run 'genzoo COMMAND --help' for its options."]
     )
 
 

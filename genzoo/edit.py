@@ -116,23 +116,6 @@ def parse_condition(
     return labels
 
 
-def as_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 (N, C, H, W) from a datamodule, or floats in [0, 1] -> floats in [0, 1] on ``device``."""
-    images = images.to(device)
-    return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
-
-
-@torch.no_grad()
-def encode_images(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Codes (N, D) of images (uint8 or float), in batches; conditional models are given their labels."""
-    codes = []
-    for i in range(0, len(images), batch_size):
-        x = as_float_images(images[i : i + batch_size], model.device)
-        y = labels[i : i + batch_size].to(model.device) if model.conditional else None
-        codes.append(model.encode(x, y))
-    return torch.cat(codes)
-
-
 def attribute_direction(
     model, images: torch.Tensor, labels: torch.Tensor, edit: Edit, max_images: int = 5000
 ) -> torch.Tensor:
@@ -142,7 +125,7 @@ def attribute_direction(
         where = mask.nonzero().squeeze(1)[:max_images]
         if len(where) == 0:
             raise GenzooError(f"no labelled image for one side of the edit '{edit.name}': cannot estimate a direction")
-        groups.append(encode_images(model, images[where], labels[where]).mean(0))
+        groups.append(model.encode_all(images[where], labels[where]).mean(0).to(model.device))
     return groups[0] - groups[1]
 
 

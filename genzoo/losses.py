@@ -67,3 +67,22 @@ def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor) -> torch.Te
     """
     (grad,) = torch.autograd.grad(real_logits.sum(), real_inputs, create_graph=True)
     return grad.pow(2).flatten(1).sum(1).mean()
+
+
+def mmd(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
+    """Unbiased squared maximum mean discrepancy between samples a (N, D) and b (M, D) (Gretton et al. 2012).
+
+    The kernel is the inverse multiquadratic k(u, v) = C / (C + ||u - v||^2) with C = ``scale``, the WAE
+    paper's choice: its tails are heavy, so it still pulls codes that sit far from the prior's mass.
+    MMD^2 = E k(a, a') + E k(b, b') - 2 E k(a, b), the first two over distinct pairs only (unbiased).
+    """
+
+    def mean_kernel(u: torch.Tensor, v: torch.Tensor, distinct: bool) -> torch.Tensor:
+        squared_distances = (u[:, None] - v[None]).pow(2).sum(-1)  # (N, M); cdist's sqrt has no gradient at 0
+        k = scale / (scale + squared_distances)
+        if not distinct:
+            return k.mean()
+        n = len(u)
+        return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+
+    return mean_kernel(a, a, True) + mean_kernel(b, b, True) - 2 * mean_kernel(a, b, False)

@@ -24,6 +24,7 @@ from typing import Literal
 import torch
 
 from genzoo.errors import GenzooError
+from genzoo.registry import Registry
 
 PriorName = Literal["gaussian", "uniform", "mixture", "swiss_roll"]
 Sampler = Callable[[int, int, float, "torch.Generator | None"], torch.Tensor]
@@ -33,16 +34,20 @@ MIXTURE_RADIUS = 1.4  # distance of each component's mean from the origin
 MIXTURE_STD_RADIAL, MIXTURE_STD_TANGENTIAL = 0.5, 0.05  # each petal is long and thin
 SWISS_ROLL_RADIUS, SWISS_ROLL_TURNS = 3.0, 2.0
 
+PRIORS: Registry[Sampler] = Registry("prior")
+
 
 def _device(generator: torch.Generator | None) -> torch.device:
     return generator.device if generator is not None else torch.device("cpu")
 
 
+@PRIORS.register("gaussian")
 def gaussian(n: int, dim: int, scale: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """(n, dim) draws from N(0, scale^2 I)."""
     return scale * torch.randn(n, dim, generator=generator, device=_device(generator))
 
 
+@PRIORS.register("uniform")
 def uniform(n: int, dim: int, scale: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """(n, dim) draws from the cube [-scale, scale]^dim."""
     return scale * (2 * torch.rand(n, dim, generator=generator, device=_device(generator)) - 1)
@@ -54,6 +59,7 @@ def _pairs(n: int, dim: int) -> int:
     return n * dim // 2
 
 
+@PRIORS.register("mixture")
 def gaussian_mixture(n: int, dim: int, scale: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """(n, dim) draws from 10 Gaussian petals around the origin, one mixture per pair of dimensions.
 
@@ -71,6 +77,7 @@ def gaussian_mixture(n: int, dim: int, scale: float = 1.0, generator: torch.Gene
     return scale * torch.stack([x, y], 1).view(n, dim)
 
 
+@PRIORS.register("swiss_roll")
 def swiss_roll(n: int, dim: int, scale: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """(n, dim) draws from a 2-D spiral with two turns, one spiral per pair of dimensions.
 
@@ -82,25 +89,13 @@ def swiss_roll(n: int, dim: int, scale: float = 1.0, generator: torch.Generator 
     return scale * torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], 1).view(n, dim)
 
 
-PRIORS: dict[str, Sampler] = {
-    "gaussian": gaussian,
-    "uniform": uniform,
-    "mixture": gaussian_mixture,
-    "swiss_roll": swiss_roll,
-}
-
-
 def check_prior(name: str, dim: int) -> None:
     """Raise a GenzooError if ``name`` is unknown or cannot fill ``dim`` latent dimensions."""
-    if name not in PRIORS:
-        raise GenzooError(f"unknown prior {name!r}; known priors: {', '.join(PRIORS)}")
-    PRIORS[name](1, dim, 1.0, None)  # the samplers themselves check the dimension
+    PRIORS.get(name)(1, dim, 1.0, None)  # the samplers themselves check the dimension
 
 
 def sample_prior(
     name: str, n: int, dim: int, scale: float = 1.0, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """n codes (n, dim) from the prior called ``name`` (see ``PRIORS``)."""
-    if name not in PRIORS:
-        raise GenzooError(f"unknown prior {name!r}; known priors: {', '.join(PRIORS)}")
-    return PRIORS[name](n, dim, scale, generator)
+    return PRIORS.get(name)(n, dim, scale, generator)

@@ -13,6 +13,12 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.clamp(0, 1).mul(255).round().to(torch.uint8)
 
 
+def to_unit_float(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
+    """uint8 images (as datasets store them) or floats -> float in [0, 1], moved to ``device`` first."""
+    images = images.to(device) if device is not None else images
+    return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
+
+
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
     """(N, C, H, W) in [0, 1] -> one (C, H', W') grid image with a 2-pixel gutter."""
     return make_grid(images.detach().float().clamp(0, 1).cpu(), nrow=nrow, padding=2, pad_value=1.0)

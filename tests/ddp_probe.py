@@ -24,7 +24,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from genzoo.registry import MODELS, load_all
+from genzoo.registry import MODELS
 
 
 def param_snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -114,7 +114,6 @@ class Replay(pl.Callback):
 
 def replay(record: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
     """Replay a rank's record in this process: (local gradients of every update, final parameters)."""
-    load_all()
     hparams = {k: v for k, v in record["hparams"].items() if not k.startswith("_")}  # LightningCLI adds _class_path
     model = MODELS.get(record["model"])(**hparams)
     probe = Replay(record)

@@ -51,7 +51,7 @@ def repeated_batches(images: torch.Tensor, batches: int, batch_size: int = 32) -
 
 def fit(model: pl.LightningModule, loader: DataLoader, callbacks: list[pl.Callback] | None = None) -> pl.Trainer:
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+        accelerator="cpu", devices=1, max_epochs=1, logger=False, log_every_n_steps=1, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks or [], limit_val_batches=0,
     )  # fmt: skip
     trainer.fit(model, train_dataloaders=loader)
@@ -77,7 +77,7 @@ class History(pl.Callback):
 @pytest.mark.parametrize("name", ["alae", "style_alae"])
 def test_learns_on_a_tiny_batch(name: str, digits: torch.Tensor) -> None:
     torch.manual_seed(0)
-    model = TINY[name](log_every_n_steps=1)
+    model = TINY[name]()
     history = History(digits[:32])
     fit(model, repeated_batches(digits, 40), [history])
 
@@ -157,7 +157,7 @@ def test_style_alae_trains_on_64x64_rgb() -> None:
     torch.manual_seed(0)
     model = StyleALAE(
         image_shape=(3, 64, 64), latent_dim=8, w_dim=8, hidden_dims=[4, 4, 8, 8, 8], outer_level="style",
-        r1_every=1, log_every_n_steps=1,
+        r1_every=1,
     )  # fmt: skip
     images = torch.rand(8, 3, 64, 64)
     trainer = fit(model, repeated_batches(images, 2, batch_size=4))

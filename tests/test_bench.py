@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genzoo.bench import BenchSpec, fit_arguments, format_max_time, mean_std, resolve_models, training_summary
+from genzoo.bench import BenchSpec, fit_arguments, format_max_time, resolve_models, training_summary
+from genzoo.bench_report import mean_std
 from genzoo.cli import main
-from genzoo.registry import MODELS, load_all
+from genzoo.registry import MODELS
 
-load_all()
 SUITE = {
     "data": "mnist",
     "models": ["ae", "vae"],

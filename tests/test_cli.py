@@ -10,9 +10,6 @@ import pytest
 from conftest import REPO, TINY_RUN, assert_one_line_error, run_cli
 
 from genzoo.cli import main, rewrite_arguments
-from genzoo.registry import load_all
-
-load_all()
 
 
 def test_list_shows_registries():

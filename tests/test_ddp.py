@@ -30,9 +30,8 @@ from conftest import REPO
 from ddp_probe import replay
 from tiny import tiny_cli_args
 
-from genzoo.registry import MODELS, load_all
+from genzoo.registry import MODELS
 
-load_all()
 MODEL_NAMES = MODELS.names()
 BATCHES = 3  # batches per rank; every phase of every batch is checked
 TIMEOUT = 420

@@ -14,9 +14,8 @@ import pytest
 import yaml
 
 from genzoo.cli import configure
-from genzoo.registry import MODELS, load_all
+from genzoo.registry import MODELS
 
-load_all()
 RECIPES = Path(__file__).resolve().parents[1] / "experiments" / "mnist"
 MAX_DEFAULT_EPOCHS = 60  # a bound on accidents, not a tuned value: the 5-minute CPU budget allows no more
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import subprocess
@@ -13,6 +12,7 @@ from unittest import mock
 import pytest
 import pytorch_lightning as pl
 import torch
+from tiny import build_model
 
 from genzoo.cli import main
 from genzoo.metrics.coverage import mode_coverage
@@ -28,9 +28,8 @@ from genzoo.metrics.features import (
 from genzoo.metrics.precision_recall import precision_recall
 from genzoo.metrics.probe import linear_probe
 from genzoo.metrics.sample_quality import fid_kid, frechet_distance
-from genzoo.registry import MODELS, load_all
+from genzoo.registry import MODELS
 
-load_all()
 TINY = EvalSettings(
     num_samples=200, reference_size=400, probe_train_size=400, kid_subsets=10, kid_subset_size=100, batch_size=200
 )
@@ -167,11 +166,8 @@ def test_inception_runs_from_a_local_weights_file(tmp_path, monkeypatch) -> None
 # ----- evaluation of every registered model ------------------------------------------------------
 def untrained_checkpoint(name: str, path: Path) -> Path:
     """A checkpoint of an untrained model on MNIST, in the layout Lightning writes."""
-    cls = MODELS.get(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in {"image_shape": (1, 28, 28), "num_classes": 10}.items() if k in accepted}
     torch.manual_seed(0)
-    model = cls(**kwargs)
+    model = build_model(name, width=None)
     checkpoint = {
         "state_dict": model.state_dict(),
         "hyper_parameters": dict(model.hparams),

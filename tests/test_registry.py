@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 import torch
+from tiny import build_model
 
 from genzoo.errors import GenzooError
-from genzoo.registry import BACKBONES, DATAMODULES, MODELS, Registry, load_all
-
-load_all()
+from genzoo.registry import BACKBONES, DATAMODULES, MODELS, Registry
 
 
 def test_register_get_and_names():
@@ -43,17 +40,6 @@ def test_core_entries_registered():
     assert "mnist" in DATAMODULES.names()
 
 
-def build(name: str, backbone: str, image_shape: tuple[int, int, int], num_classes: int = 10):
-    cls = MODELS.get(name)
-    params = inspect.signature(cls.__init__).parameters
-    kwargs = {"image_shape": image_shape}
-    if "backbone" in params:
-        kwargs["backbone"] = backbone
-    if "num_classes" in params:
-        kwargs["num_classes"] = num_classes
-    return cls(**kwargs)
-
-
 SHAPES = [(1, 28, 28), (3, 32, 32)]
 
 
@@ -62,7 +48,7 @@ SHAPES = [(1, 28, 28), (3, 32, 32)]
 @pytest.mark.parametrize("name", MODELS.names())
 def test_every_model_and_backbone_produces_finite_images(name, backbone, image_shape):
     torch.manual_seed(0)
-    model = build(name, backbone, image_shape).eval()
+    model = build_model(name, width=None, image_shape=image_shape, backbone=backbone).eval()
     y = torch.arange(4) % 10
     cond = y if model.conditional else None
     samples = model.sample(4, generator=torch.Generator().manual_seed(0), y=cond)
@@ -95,3 +81,25 @@ def test_conv_backbone_64x64_rgb():
 def test_conv_backbone_rejects_impossible_levels():
     with pytest.raises(GenzooError, match="cannot be halved"):
         BACKBONES.get("conv")([8, 8, 8, 8]).encoder((1, 28, 28), 4)
+
+
+@pytest.mark.parametrize("registry", [MODELS, BACKBONES, DATAMODULES], ids=lambda r: r.kind)
+def test_lazy_entries_resolve_to_what_they_name(registry):
+    for name in registry.names():
+        obj = registry.get(name)
+        assert registry.class_path(name) == f"{obj.__module__}.{obj.__qualname__}"
+        assert registry.name_of(obj) == name and registry.name_for_path(registry.class_path(name)) == name
+        assert registry.summary(name), f"{registry.kind} {name!r} has no one-line summary"
+
+
+def test_lazy_entry_is_imported_on_first_get_only():
+    reg: Registry = Registry("widget")
+    reg.add("od", "collections:OrderedDict", "an ordered dict")
+    assert reg.class_path("od") == "collections.OrderedDict" and reg.summary("od") == "an ordered dict"
+    import collections
+
+    assert reg.get("od") is collections.OrderedDict
+    with pytest.raises(GenzooError, match="unknown widget 'x'"):
+        reg.class_path("x")
+    with pytest.raises(ValueError, match="duplicate widget name 'od'"):
+        reg.add("od", "collections:Counter")

@@ -3,18 +3,16 @@ and every parameter stays finite. New models are covered by registering them."""
 
 from __future__ import annotations
 
-import inspect
 import warnings
 
 import pytest
 import pytorch_lightning as pl
 import torch
+from tiny import build_model
 
 from genzoo.datamodules.base import TensorImageDataset
 from genzoo.datamodules.mnist import MNISTDataModule
-from genzoo.registry import MODELS, load_all
-
-load_all()
+from genzoo.registry import MODELS
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +24,6 @@ def small_mnist() -> MNISTDataModule:
         data = dm.splits[split]
         dm.splits[split] = TensorImageDataset(data.images[:n], data.labels[:n])
     return dm
-
-
-def make_model(name: str):
-    cls = MODELS.get(name)
-    params = inspect.signature(cls.__init__).parameters
-    kwargs = {"image_shape": (1, 28, 28)}
-    if "num_classes" in params:
-        kwargs["num_classes"] = 10
-    if "backbone" in params:  # small MLP widths; StyleALAE's hidden_dims are its style levels' channels
-        kwargs["hidden_dims"] = [128]
-    return cls(**kwargs)
 
 
 def recon_mse(model, dm) -> float:
@@ -52,7 +39,7 @@ def recon_mse(model, dm) -> float:
 @pytest.mark.parametrize("name", MODELS.names())
 def test_model_trains_on_mnist(name, small_mnist, tmp_path):
     pl.seed_everything(0, verbose=False)
-    model = make_model(name)
+    model = build_model(name, width=128, fast=False)
     before = recon_mse(model, small_mnist) if model.has_encoder else None
     trainer = pl.Trainer(
         max_epochs=3,

@@ -1,23 +1,24 @@
-"""Subcommands of ``genzoo`` beyond LightningCLI's fit/validate/test/predict.
+"""The table of ``genzoo`` commands: name -> the function that runs it, with a one-line summary.
 
-Each entry maps a command name to a function taking the remaining arguments and returning an exit code.
-A problem with the user's input raises ``GenzooError`` (one line, exit code 2).
+Each command lives in its own module and is imported only when it runs, so ``genzoo --help`` and a
+mistyped command answer without loading torch. A command function takes the remaining arguments and
+returns an exit code; a problem with the user's input raises ``GenzooError`` (one line, exit code 2).
+The Lightning commands (fit, validate, test) are one entry point, ``genzoo.cli.run_lightning``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from genzoo.registry import Registry
 
-from genzoo.commands.bench import bench_command
-from genzoo.commands.edit import edit_command
-from genzoo.commands.evaluate import evaluate_command
-from genzoo.commands.listing import list_command
-from genzoo.commands.sample import sample_command
+COMMANDS: Registry = Registry("command")
+COMMANDS.add("fit", "genzoo.cli:run_lightning", "train a model: genzoo fit --model vae --data mnist")
+COMMANDS.add("validate", "genzoo.cli:run_lightning", "validation metrics of a checkpoint (--ckpt_path)")
+COMMANDS.add("test", "genzoo.cli:run_lightning", "test metrics of a checkpoint (--ckpt_path)")
+COMMANDS.add("list", "genzoo.commands.listing:list_command", "the registered models, backbones and datasets")
+COMMANDS.add("sample", "genzoo.commands.sample:sample_command", "new images from a checkpoint (.png grid or .npz)")
+COMMANDS.add("edit", "genzoo.commands.edit:edit_command", "attribute-editing strips from a checkpoint")
+COMMANDS.add("eval", "genzoo.commands.evaluate:evaluate_command", "every metric of a checkpoint, as JSON")
+COMMANDS.add("bench", "genzoo.commands.bench:bench_command", "train and evaluate several models; one table")
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "list": list_command,
-    "sample": sample_command,
-    "edit": edit_command,
-    "eval": evaluate_command,
-    "bench": bench_command,
-}
+#: commands LightningCLI runs; they take the full argument list, subcommand included
+LIGHTNING_COMMANDS = ("fit", "validate", "test")

@@ -88,8 +88,9 @@ def edit_command(argv: list[str]) -> int:
     if args.out.suffix.lower() != ".png":
         raise GenzooError(f"--out {args.out}: the strip is written as .png")
 
-    from genzoo.edit import as_float_images, attribute_direction, edit_strip, parse_edit
+    from genzoo.edit import attribute_direction, edit_strip, parse_edit
     from genzoo.models.base import load_model
+    from genzoo.viz import to_unit_float
 
     model = load_model(args.ckpt)
     dm = build_data_from_flags(Path(args.ckpt), args.data, data_flags)
@@ -113,7 +114,7 @@ def edit_command(argv: list[str]) -> int:
         how = f"latent direction from {n_target} vs {n_source} train images, |d| = {direction.norm():.2f}"
     images, per_row = edit_strip(
         model,
-        as_float_images(x, model.device),
+        to_unit_float(x, model.device),
         y.to(model.device),
         edit,
         args.method,

@@ -67,9 +67,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 def eval_settings(args: argparse.Namespace) -> Any:
     from genzoo.metrics.evaluation import METRIC_GROUPS, EvalSettings
     from genzoo.metrics.features import EXTRACTORS
-    from genzoo.registry import load_all
 
-    load_all()
     unknown = [m for m in args.metrics if m not in METRIC_GROUPS]
     if unknown:
         raise GenzooError(f"--metrics: unknown group(s) {', '.join(unknown)}; choose from {', '.join(METRIC_GROUPS)}")

@@ -6,18 +6,11 @@ from genzoo.commands.args import CommandParser
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS, Registry
 
 
-def first_doc_line(obj: object) -> str:
-    import sys
-
-    doc = (obj.__doc__ or "").strip() or (sys.modules[obj.__module__].__doc__ or "").strip()
-    return doc.splitlines()[0].rstrip(".") if doc else ""
-
-
 def list_command(argv: list[str]) -> int:
     CommandParser(prog="genzoo list", description="List models, backbones and datasets.").parse_args(argv)
     sections: list[tuple[str, Registry]] = [("models", MODELS), ("backbones", BACKBONES), ("datasets", DATAMODULES)]
     for title, registry in sections:
         print(f"{title}:")
         for name in registry.names():
-            print(f"  {name:<12} {first_doc_line(registry.get(name))}")
+            print(f"  {name:<12} {registry.summary(name)}")
     return 0

@@ -1,4 +1,4 @@
-"""Registered datamodules; importing this package fills the DATAMODULES registry."""
+"""The datamodules, for `from genzoo.datamodules import MNISTDataModule`; the registry finds them by name."""
 
 from genzoo.datamodules.anime import AnimeDataModule
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset

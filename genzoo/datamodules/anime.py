@@ -17,7 +17,6 @@ from genzoo.datamodules.base import default_data_root
 from genzoo.datamodules.cache import IMAGE_SUFFIXES, BadImages
 from genzoo.datamodules.folder import FolderDataModule
 from genzoo.errors import GenzooError
-from genzoo.registry import DATAMODULES
 
 #: where each Kaggle download puts its images, relative to root, in the order they are looked for
 ANIME_LAYOUTS = ("", "images", "data", "data/data", "anime/images", "anime/data", "anime")
@@ -35,7 +34,6 @@ def has_images(folder: Path) -> bool:
         return any(e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file() for e in entries)
 
 
-@DATAMODULES.register("anime")
 class AnimeDataModule(FolderDataModule):
     """Anime faces (Kaggle layouts), 64x64 by default; unlabelled."""
 
@@ -69,9 +67,11 @@ class AnimeDataModule(FolderDataModule):
         """
         self._folder: Path | None = None
         root = root if root is not None else str(default_data_root() / "anime")
+        # A folder of RGB images without labels: the folder datamodule with those two choices fixed.
         super().__init__(
-            root, batch_size, num_workers, size, crop, 3, "none", val_fraction, test_fraction, cache_dir, bad_images,
-            None, decode_workers,
+            root=root, batch_size=batch_size, num_workers=num_workers, size=size, crop=crop, channels=3,
+            labels="none", val_fraction=val_fraction, test_fraction=test_fraction, cache_dir=cache_dir,
+            bad_images=bad_images, decode_workers=decode_workers,
         )  # fmt: skip
 
     def data_folder(self) -> Path:

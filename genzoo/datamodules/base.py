@@ -16,6 +16,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from genzoo.viz import to_unit_float
+
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -73,6 +75,8 @@ class InMemoryImageDataModule(pl.LightningDataModule):
     image_shape: tuple[int, int, int]
     num_classes: int = 0
     class_names: list[str] | None = None
+    #: the feature extractor ``genzoo eval`` uses by default: a domain classifier where one exists
+    feature_extractor: str = "inception"
 
     def __init__(self, root: str | None = None, batch_size: int = 128, num_workers: int = 0) -> None:
         super().__init__()
@@ -105,4 +109,4 @@ class InMemoryImageDataModule(pl.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         images, labels = batch
-        return images.float().div_(255.0), labels  # (B, C, H, W) in [0, 1]
+        return to_unit_float(images), labels  # (B, C, H, W) in [0, 1]

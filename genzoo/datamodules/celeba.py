@@ -25,7 +25,6 @@ import numpy as np
 
 from genzoo.datamodules.cache import SPLITS, BadImages, CachedImageDataModule, ImageIndex, list_image_files
 from genzoo.errors import GenzooError
-from genzoo.registry import DATAMODULES
 
 CELEBA_ATTRIBUTES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
@@ -105,7 +104,6 @@ def read_annotation(path: Path, width: int, header: bool) -> tuple[list[str], li
     return columns, names, values
 
 
-@DATAMODULES.register("celeba")
 class CelebADataModule(CachedImageDataModule):
     """CelebA aligned faces, 40 binary attributes as labels (multi-hot, -1 where unannotated)."""
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from genzoo.datamodules.cache import BadImages, CachedImageDataModule, ImageIndex, list_image_files
 from genzoo.errors import GenzooError
-from genzoo.registry import DATAMODULES
 
 
 def hash_split(name: str, val_fraction: float, test_fraction: float) -> str:
@@ -32,7 +31,6 @@ def class_folders(folder: Path) -> list[str]:
     return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
 
 
-@DATAMODULES.register("folder")
 class FolderDataModule(CachedImageDataModule):
     """Any directory of images; with ``labels: subfolders``, one class per subfolder (ImageFolder layout)."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import torch
 
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
 from genzoo.errors import GenzooError
-from genzoo.registry import DATAMODULES
 
 # md5 of the decompressed IDX files: the values torchvision and the official files agree on.
 MNIST_FILES = {
@@ -132,13 +130,13 @@ def _read_verified(folder: Path, split: str, download: bool) -> tuple[np.ndarray
     return images, arrays[1].astype(np.int64)
 
 
-@DATAMODULES.register("mnist")
 class MNISTDataModule(InMemoryImageDataModule):
     """Handwritten digits; 55,000 train / 5,000 val (held out of train) / 10,000 test; labels 0-9."""
 
     image_shape = (1, 28, 28)
     num_classes = 10
     class_names = [str(d) for d in range(10)]
+    feature_extractor = "mnist_classifier"
 
     def __init__(
         self, root: str | None = None, batch_size: int = 128, num_workers: int = 0, download: bool = True
@@ -173,14 +171,3 @@ class MNISTDataModule(InMemoryImageDataModule):
         if "test" not in self.splits:
             images, labels = load_mnist_arrays(self.folder, "test", self.download)
             self.splits["test"] = TensorImageDataset(torch.from_numpy(images.copy()), torch.from_numpy(labels))
-
-
-def copy_bundled_mnist(destination: Path) -> None:
-    """Copy the bundled MNIST files into ``destination`` (used by tests and ``genzoo data``)."""
-    from genzoo.datamodules.base import default_data_root
-
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in MNIST_FILES:
-        source = find_mnist_file(default_data_root() / "mnist", name)
-        if source is not None:
-            shutil.copy(source, destination / source.name)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +31,6 @@ from genzoo.metrics.features import (
     ExtractorUnavailable,
     FeatureExtractor,
     build_extractor,
-    default_extractors,
     extract,
     file_sha256,
 )
@@ -40,8 +39,8 @@ from genzoo.metrics.probe import linear_probe
 from genzoo.metrics.protocol import protocol_card
 from genzoo.metrics.reconstruction import reconstruction_metrics
 from genzoo.metrics.sample_quality import fid_kid
-from genzoo.registry import DATAMODULES, load_all
-from genzoo.viz import save_png, to_uint8
+from genzoo.registry import DATAMODULES
+from genzoo.viz import save_png, to_uint8, to_unit_float
 
 MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
 METRIC_GROUPS: tuple[MetricGroup, ...] = ("reconstruction", "sample_quality", "coverage", "probe")
@@ -66,7 +65,6 @@ class EvalSettings:
     inception_weights: str | None = None
     download: bool = True  #: may an extractor download its weights (Inception)?
     device: str = "cpu"
-    extra: dict[str, Any] = field(default_factory=dict)  #: anything else the caller wants on the card
 
 
 # ----- which data a checkpoint belongs to ----------------------------------------------------------
@@ -90,11 +88,9 @@ def data_from_run(checkpoint: Path) -> tuple[str, dict[str, Any]] | None:
     class_path = data.get("class_path") if isinstance(data, dict) else None
     if not class_path:
         return None
-    load_all()
-    for name in DATAMODULES.names():
-        cls = DATAMODULES.get(name)
-        if f"{cls.__module__}.{cls.__qualname__}" == class_path:
-            return name, dict(data.get("init_args") or {})
+    name = DATAMODULES.name_for_path(class_path)
+    if name is not None:
+        return name, dict(data.get("init_args") or {})
     raise GenzooError(f"{config_path} names data {class_path}, which is not a registered dataset; pass --data NAME")
 
 
@@ -211,7 +207,7 @@ class Evaluator:
             samples, requested = self.generate(model, held_out.labels if labelled else None)
             timings["sampling"] = time.perf_counter() - start
             if samples_png is not None:
-                save_png(samples[:64].float() / 255, samples_png, nrow=8)
+                save_png(to_unit_float(samples[:64]), samples_png, nrow=8)
             start = time.perf_counter()
             result.update(self.sample_metrics(samples, requested, data_name, dm, held_out, labelled))
             timings["sample_metrics"] = time.perf_counter() - start
@@ -240,13 +236,12 @@ class Evaluator:
             probe_train_size=s.probe_train_size or len(train),
             metrics=list(s.metrics),
             device=s.device,
-            **s.extra,
         )
         result["seconds"] = {k: round(v, 2) for k, v in timings.items()}
         return result
 
     def extractor_names(self, data_name: str) -> list[str]:
-        return list(self.settings.extractors or default_extractors(data_name))
+        return list(self.settings.extractors or [DATAMODULES.get(data_name).feature_extractor])
 
     @torch.no_grad()
     def generate(self, model: Any, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -315,15 +310,6 @@ class Evaluator:
             out["coverage"] = coverage
         return out
 
-    @torch.no_grad()
-    def encode_all(self, model: Any, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        codes = []
-        for start in range(0, len(images), self.settings.batch_size):
-            x = images[start : start + self.settings.batch_size].to(model.device).float().div(255.0)
-            y = labels[start : start + self.settings.batch_size].to(model.device) if model.conditional else None
-            codes.append(model.encode(x, y).float().flatten(1).cpu())
-        return torch.cat(codes)
-
     def probe(self, model: Any, train: Any, held_out: Any, labelled: bool) -> dict[str, Any]:
         if not model.has_encoder:
             return {"skipped": "the model has no encoder"}
@@ -333,13 +319,9 @@ class Evaluator:
         index = torch.arange(len(train))
         if s.probe_train_size and s.probe_train_size < len(train):
             index = torch.randperm(len(train), generator=torch.Generator().manual_seed(s.seed))[: s.probe_train_size]
-        train_codes = self.encode_all(model, train.images[index], train.labels[index])
-        test_codes = self.encode_all(model, held_out.images, held_out.labels)
+        train_codes = model.encode_all(train.images[index], train.labels[index], s.batch_size)
+        test_codes = model.encode_all(held_out.images, held_out.labels, s.batch_size)
         result = linear_probe(train_codes, train.labels[index], test_codes, held_out.labels)
         if model.conditional:
             result["note"] = "codes of a conditional encoder, given the labels: low accuracy means label-free codes"
         return result
-
-
-def settings_dict(settings: EvalSettings) -> dict[str, Any]:
-    return asdict(settings)

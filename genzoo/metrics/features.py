@@ -32,14 +32,12 @@ import torch
 from torch import nn
 
 from genzoo.registry import Registry
+from genzoo.viz import to_unit_float
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MNIST_CLASSIFIER_WEIGHTS = WEIGHTS_DIR / "mnist_classifier.pt"
 INCEPTION_WEIGHTS_ENV = "GENZOO_INCEPTION_WEIGHTS"
 DOWNLOAD_TIMEOUT_S = 20.0  # an offline machine must learn quickly that the download will not happen
-
-#: the extractor whose features mean most on each dataset; others fall back to ``inception``
-DOMAIN_EXTRACTORS = {"mnist": "mnist_classifier"}
 
 
 class ExtractorUnavailable(Exception):
@@ -95,11 +93,6 @@ def build_extractor(name: str, weights: str | None = None, download: bool = True
     """The extractor registered as ``name``; raises ExtractorUnavailable when it cannot run here."""
     extractor = EXTRACTORS.get(name)(weights=weights, download=download)
     return extractor.eval().requires_grad_(False)
-
-
-def default_extractors(data_name: str) -> list[str]:
-    """The extractors ``--extractors auto`` picks: the data's domain classifier, else Inception."""
-    return [DOMAIN_EXTRACTORS.get(data_name, "inception")]
 
 
 # ----- the MNIST domain classifier ---------------------------------------------------------------
@@ -250,18 +243,9 @@ def extract(
     extractor = extractor.to(device)
     features, logits = [], []
     for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size].to(device)
-        batch = batch.float().div(255.0) if batch.dtype == torch.uint8 else batch.float()
+        batch = to_unit_float(images[start : start + batch_size], device)
         f, lg = extractor.features_and_logits(batch)
         features.append(f.float().cpu())
         if lg is not None:
             logits.append(lg.float().cpu())
     return torch.cat(features), (torch.cat(logits) if logits else None)
-
-
-def classifier_accuracy(extractor: FeatureExtractor, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Top-1 accuracy of a domain classifier on labelled images."""
-    _, logits = extract(extractor, images)
-    if logits is None:
-        raise ValueError(f"extractor {extractor.name} does not classify")
-    return (logits.argmax(1) == labels).float().mean().item()

@@ -19,6 +19,8 @@ import torch
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 from torchmetrics.regression import MeanSquaredError
 
+from genzoo.viz import to_unit_float
+
 
 @torch.no_grad()
 def reconstruction_metrics(
@@ -33,8 +35,7 @@ def reconstruction_metrics(
     psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3)).to(device)
     ssim = StructuralSimilarityIndexMeasure(data_range=1.0).to(device)
     for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size].to(device)
-        x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
+        x = to_unit_float(images[start : start + batch_size], device)
         y = labels[start : start + batch_size].to(device) if model.conditional and labels is not None else None
         x_hat = model.reconstruct(x, y).clamp(0, 1)
         mse.update(x_hat.flatten(), x.flatten())

@@ -1,4 +1,4 @@
-"""Registered models; importing this package fills the MODELS registry."""
+"""The models of the zoo, for `from genzoo.models import VAE`; the registry finds them by name without this."""
 
 from genzoo.models.aae import AAE
 from genzoo.models.ae import AE

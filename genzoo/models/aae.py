@@ -48,13 +48,11 @@ from genzoo.losses import (
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
 from genzoo.priors import PriorName, check_prior, sample_prior
-from genzoo.registry import MODELS
 from genzoo.viz import latent_grid, latent_scatter, paired_rows
 
 MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS grid of decoded points
 
 
-@MODELS.register("aae")
 class AAE(GenerativeModule):
     multi_phase = True
     default_widths = {"mlp": [512, 512]}
@@ -76,7 +74,6 @@ class AAE(GenerativeModule):
         lr_disc: float = 1e-4,
         lr_gen: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -95,9 +92,8 @@ class AAE(GenerativeModule):
             lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator (above lr_disc:
                 the encoder must keep up while the reconstruction phase moves the codes).
             betas: Adam (beta1, beta2) of every optimizer.
-            log_every_n_steps: log training losses every this many batches.
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         check_prior(prior, latent_dim)
         if supervised and num_classes < 2:
             raise GenzooError(
@@ -109,7 +105,6 @@ class AAE(GenerativeModule):
         self.recon_loss = recon_loss
         self.lr_disc, self.lr_gen = lr_disc, lr_gen
         self.betas = tuple(betas)
-        self.automatic_optimization = False
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # q(z|x): image -> z (B, D)
         cond_dim = num_classes if supervised else 0
         self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)  # p(x|z[,y]): -> logits
@@ -183,7 +178,7 @@ class AAE(GenerativeModule):
         ]
 
     @torch.no_grad()
-    def discriminator_accuracy(
+    def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         z_real = self.prior_sample(len(x), generator)

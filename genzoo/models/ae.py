@@ -22,10 +22,8 @@ import torch
 
 from genzoo.losses import ReconstructionKind, reconstruction_loss
 from genzoo.models.base import GenerativeModule
-from genzoo.registry import MODELS
 
 
-@MODELS.register("ae")
 class AE(GenerativeModule):
     default_max_epochs = 20
 
@@ -37,7 +35,6 @@ class AE(GenerativeModule):
         hidden_dims: list[int] | None = None,
         lr: float = 1e-3,
         recon_loss: ReconstructionKind = "bce",
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -47,9 +44,8 @@ class AE(GenerativeModule):
             hidden_dims: widths of the backbone's levels (default: the family's own).
             lr: Adam learning rate.
             recon_loss: reconstruction loss, ``bce``, ``mse`` or ``l1`` (see ``genzoo.losses``).
-            log_every_n_steps: log training losses every this many batches.
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         self.recon_loss = recon_loss
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)
         self.decoder = self.backbone.decoder(latent_dim, self.image_shape)

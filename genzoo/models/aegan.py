@@ -65,10 +65,8 @@ from genzoo.losses import (
 )
 from genzoo.models.gan import GAN
 from genzoo.nn.blocks import mlp
-from genzoo.registry import MODELS
 
 
-@MODELS.register("aegan")
 class AEGAN(GAN):
     has_encoder = True
 
@@ -90,7 +88,6 @@ class AEGAN(GAN):
         weight_decay: float = 1e-8,
         r1_gamma: float = 0.0,
         ema_decay: float = 0.999,
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -110,10 +107,9 @@ class AEGAN(GAN):
             weight_decay: Adam weight decay of every optimizer (paper's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x Dx(x)||^2 on real images (0: off, as the paper)
             ema_decay: per-step decay of the moving averages of G and E used outside training (0: none)
-            log_every_n_steps: log training losses every this many batches.
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, lr_disc, betas, weight_decay, r1_gamma,
-                         ema_decay, log_every_n_steps)  # fmt: skip
+                         ema_decay)  # fmt: skip
         self.image_recon_loss = image_recon_loss
         self.lambda_image_recon = lambda_image_recon
         self.lambda_latent_recon = lambda_latent_recon
@@ -170,7 +166,7 @@ class AEGAN(GAN):
         )  # fmt: skip
 
     @torch.no_grad()
-    def discriminator_accuracy(
+    def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         z = self.prior_sample(len(x), generator)

@@ -65,10 +65,8 @@ from genzoo.losses import (
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
 from genzoo.nn.style import SLOPE, MappingNetwork, equalize_learning_rate
-from genzoo.registry import MODELS
 
 
-@MODELS.register("alae")
 class ALAE(GenerativeModule):
     multi_phase = True
     default_widths = {"mlp": [512, 512]}  # the paper's MLP has [1024, 1024]: half, for CPUs
@@ -91,7 +89,6 @@ class ALAE(GenerativeModule):
         mapping_lr_mult: float = 0.1,
         equalized_lr: bool = False,
         ema_decay: float = 0.999,
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -111,9 +108,8 @@ class ALAE(GenerativeModule):
             equalized_lr: store every weight at unit scale and apply its He constant at run time (paper: on).
             ema_decay: per-step decay of the moving averages of F, G and E used outside training (0: none;
                 the official code averages G and F with 0.999)
-            log_every_n_steps: log training losses every this many batches.
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         for name, value in (("w_dim", w_dim), ("disc_layers", disc_layers), ("r1_every", r1_every)):
             if value < 1:
                 raise GenzooError(f"--model.{name} must be at least 1, got {value}")
@@ -125,7 +121,6 @@ class ALAE(GenerativeModule):
         self.r1_every = r1_every
         self.betas = tuple(betas)
         self.mapping_lr_mult = mapping_lr_mult
-        self.automatic_optimization = False
         # The generator side G o F and the discriminator side D o E.
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers)  # F: z (B, latent_dim) -> w (B, w_dim)
         self.generator = self.build_generator()  # G: w (B, w_dim) -> image logits (B, C, H, W)
@@ -183,7 +178,7 @@ class ALAE(GenerativeModule):
         return self.discriminator(self.encoder(x)).squeeze(1)
 
     @torch.no_grad()
-    def discriminator_accuracy(
+    def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         """D o E judges images through their codes: real ``x`` against G(F(z)) for z drawn with ``generator``."""

@@ -12,6 +12,7 @@ Images enter the model in [0, 1]; decoders emit logits and ``decode`` applies th
 from __future__ import annotations
 
 import copy
+import io
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from genzoo.errors import GenzooError
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
 from genzoo.registry import MODELS
-from genzoo.viz import image_grid, log_image, paired_rows, save_png
+from genzoo.viz import image_grid, log_image, paired_rows, save_png, to_unit_float
 
 NUM_FIGURE_SAMPLES = 64
 
@@ -47,14 +48,14 @@ class GenerativeModule(pl.LightningModule):
         backbone: str = "mlp",
         hidden_dims: list[int] | None = None,
         lr: float = 1e-3,
-        log_every_n_steps: int = 50,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        # Several optimizers stepped by hand in one training_step (see ``multi_phase`` below).
+        self.automatic_optimization = not self.multi_phase
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         self.lr = lr
-        self.log_every = max(1, log_every_n_steps)
         self.backbone = build_backbone(backbone, hidden_dims or self.default_widths.get(backbone))
         self._figure_batch: torch.Tensor | None = None
         self._figure_labels: torch.Tensor | None = None
@@ -64,6 +65,8 @@ class GenerativeModule(pl.LightningModule):
     # ----- the shared API ---------------------------------------------------------------------
     # ``y`` is the condition (labels) of conditional models (CVAE, supervised AAE); others ignore it.
     conditional: bool = False
+    #: the model cannot train without labels (the CVAE): the CLI and bench give it labelled images only
+    needs_labels: bool = False
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Images (B, C, H, W) in [0, 1] -> codes (B, latent_dim); deterministic (the mean, for a VAE)."""
@@ -96,6 +99,19 @@ class GenerativeModule(pl.LightningModule):
         return self.decode_path(self.encode(x_a), self.encode(x_b), steps)
 
     @torch.no_grad()
+    def encode_all(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 256
+    ) -> torch.Tensor:
+        """Codes (N, latent_dim) on the CPU of many images (uint8 or [0, 1]), encoded in batches on the model's
+        device; conditional models are given their ``labels``."""
+        codes = []
+        for start in range(0, len(images), batch_size):
+            x = to_unit_float(images[start : start + batch_size], self.device)
+            y = labels[start : start + batch_size].to(self.device) if self.conditional and labels is not None else None
+            codes.append(self.encode(x, y).float().flatten(1).cpu())
+        return torch.cat(codes)
+
+    @torch.no_grad()
     def decode_path(self, z_a: torch.Tensor, z_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
         """Decode ``steps`` evenly spaced codes on each straight line z_a[i] -> z_b[i]; (B * steps, C, H, W)."""
         t = torch.linspace(0, 1, steps, device=z_a.device)[None, :, None]  # (1, S, 1)
@@ -103,7 +119,7 @@ class GenerativeModule(pl.LightningModule):
         return self.decode(z.flatten(0, 1))
 
     @torch.no_grad()
-    def discriminator_accuracy(
+    def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         """Adversarial models: how often each discriminator tells real from fake (0.5 is chance).
@@ -156,7 +172,8 @@ class GenerativeModule(pl.LightningModule):
             self.update_averages()
 
     # ----- manual optimization (models with several networks and optimizers) ------------------
-    #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE). Under
+    #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE): they use
+    #: Lightning's manual optimization (``self.update`` per phase). Under
     #: DDP some of their parameters get no gradient in some phases, so the CLI turns
     #: ``--trainer.strategy ddp`` into DDP with ``find_unused_parameters=True`` for them.
     multi_phase: bool = False
@@ -194,25 +211,28 @@ class GenerativeModule(pl.LightningModule):
 
     # ----- logging helpers ---------------------------------------------------------------------
     def log_train(self, batch_idx: int, **values: torch.Tensor) -> None:
-        """Log training losses every ``log_every_n_steps`` batches only: per-step logging costs speed."""
-        if batch_idx % self.log_every == 0:
+        """Log training losses every ``--trainer.log_every_n_steps`` batches only: logging costs speed.
+
+        Skipping here, not only in Lightning's logger, also spares the host sync of each logged tensor.
+        """
+        every = self.trainer.log_every_n_steps if self._trainer is not None else 1
+        if batch_idx % max(1, every) == 0:
             self.log_dict({f"train/{k}": v.detach() for k, v in values.items()}, on_step=True, on_epoch=False)
 
     # ----- evaluation shared by every model ------------------------------------------------------
-    def _recon_error(self, batch: Any, stage: str, batch_idx: int) -> None:
+    def _recon_error(self, batch: Any, stage: str) -> None:
         x, y = batch
-        if batch_idx == 0 and stage == "val":
-            self._figure_batch = x[:32]
-            self._figure_labels = y[:32]
         if self.has_encoder:
             mse = mean_squared_error(self.reconstruct(x, y if self.conditional else None), x)
             self.log(f"{stage}/recon_mse", mse, prog_bar=stage == "val", sync_dist=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._recon_error(batch, "val", batch_idx)
+        if batch_idx == 0:  # the epoch's figures are drawn from the first validation images
+            self._figure_batch, self._figure_labels = batch[0][:32], batch[1][:32]
+        self._recon_error(batch, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._recon_error(batch, "test", batch_idx)
+        self._recon_error(batch, "test")
 
     def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
         """Images to save each epoch: name -> (images (N, C, H, W) in [0, 1], images per row).
@@ -284,11 +304,12 @@ def adam(
     return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=fused or None)
 
 
+#: model arguments of earlier versions that checkpoints may still carry (now Trainer flags, or gone)
+RETIRED_HPARAMS = frozenset({"log_every_n_steps"})
+
+
 def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
     """Rebuild any genzoo model from a checkpoint file."""
-    from genzoo.registry import load_all
-
-    load_all()
     path = Path(path)
     if not path.is_file():
         raise GenzooError(f"checkpoint {path} does not exist; give the path of a .ckpt file from a run folder")
@@ -299,5 +320,13 @@ def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
     name = checkpoint.get("genzoo_model") if isinstance(checkpoint, dict) else None
     if name is None:
         raise GenzooError(f"checkpoint {path} was not written by genzoo (no 'genzoo_model' entry)")
-    model = MODELS.get(name).load_from_checkpoint(path, map_location=map_location)
-    return model.eval()
+    hparams = checkpoint.get("hyper_parameters") or {}
+    if RETIRED_HPARAMS & hparams.keys():
+        # An older genzoo saved arguments that no longer exist; drop them and load from memory.
+        for key in RETIRED_HPARAMS:
+            hparams.pop(key, None)
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        buffer.seek(0)
+        return MODELS.get(name).load_from_checkpoint(buffer, map_location=map_location).eval()
+    return MODELS.get(name).load_from_checkpoint(path, map_location=map_location).eval()

@@ -34,17 +34,14 @@ import torch.nn.functional as F
 from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind
 from genzoo.models.vae import VAE
-from genzoo.registry import MODELS
 from genzoo.viz import paired_rows
 
 #: attributes flipped in the CelebA figure, when the model has them
 FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
 
 
-@MODELS.register("cvae")
 class CVAE(VAE):
     conditional = True
-    #: the CLI serves a model with this flag the labelled images only
     needs_labels = True
 
     def __init__(
@@ -59,7 +56,6 @@ class CVAE(VAE):
         num_classes: int = 10,
         class_names: list[str] | None = None,
         multi_label: bool = False,
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -73,7 +69,6 @@ class CVAE(VAE):
             num_classes: length of the condition vector (classes or attributes); set from the data by the CLI.
             class_names: name of each class or attribute, kept in the checkpoint for ``genzoo sample --cond``.
             multi_label: labels are 0/1 attribute vectors (CelebA) rather than one class per image (MNIST).
-            log_every_n_steps: log training losses every this many batches.
         """
         if num_classes < 1:
             raise GenzooError(
@@ -82,7 +77,7 @@ class CVAE(VAE):
             )
         if class_names is not None and len(class_names) != num_classes:
             raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss, log_every_n_steps)
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss)
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.multi_label = multi_label

@@ -33,10 +33,8 @@ from torch import nn
 from genzoo.errors import GenzooError
 from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
 from genzoo.models.base import GenerativeModule, adam
-from genzoo.registry import MODELS
 
 
-@MODELS.register("gan")
 class GAN(GenerativeModule):
     has_encoder = False
     multi_phase = True
@@ -55,7 +53,6 @@ class GAN(GenerativeModule):
         weight_decay: float = 1e-8,
         r1_gamma: float = 0.0,
         ema_decay: float = 0.999,
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -69,16 +66,14 @@ class GAN(GenerativeModule):
             weight_decay: Adam weight decay of every optimizer (AEGAN's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x D(x)||^2 on real images (0: off, as the papers)
             ema_decay: per-step decay of the moving average of G's weights that samples are drawn with (0: none)
-            log_every_n_steps: log training losses every this many batches.
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         if r1_gamma < 0:
             raise GenzooError(f"--model.r1_gamma must not be negative, got {r1_gamma}")
         self.lr_disc = lr_disc
         self.r1_gamma = r1_gamma
         self.betas = tuple(betas)
         self.weight_decay = weight_decay
-        self.automatic_optimization = False
         self.generator = self.backbone.decoder(latent_dim, self.image_shape)  # G: z (B, D) -> logits (B, C, H, W)
         self.discriminator = self.backbone.discriminator(self.image_shape)  # D: image -> logit of "real" (B,)
         self.track_average(ema_decay, "generator")  # samples come from the average of G's recent weights
@@ -120,7 +115,7 @@ class GAN(GenerativeModule):
         return loss, real_logits, fake_logits
 
     @torch.no_grad()
-    def discriminator_accuracy(
+    def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         fake = self.sample(len(x), generator)

@@ -47,10 +47,8 @@ from torch import nn
 
 from genzoo.models.alae import ALAE
 from genzoo.nn.style import OuterLevel, StyleEncoder, StyleGenerator, default_style_widths
-from genzoo.registry import MODELS
 
 
-@MODELS.register("style_alae")
 class StyleALAE(ALAE):
     default_max_epochs = 8
 
@@ -72,7 +70,6 @@ class StyleALAE(ALAE):
         mapping_lr_mult: float = 0.1,
         equalized_lr: bool = False,
         ema_decay: float = 0.999,
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -93,7 +90,6 @@ class StyleALAE(ALAE):
             mapping_lr_mult: learning-rate multiplier of the mapping network F (paper: 0.01 for StyleALAE).
             equalized_lr: store every weight at unit scale and apply its He constant at run time (paper: on).
             ema_decay: per-step decay of the moving averages of F, G and E used outside training (0: none)
-            log_every_n_steps: log training losses every this many batches.
         """
         # ALAE builds F and D, and calls build_generator/build_encoder below for G and E. Its backbone
         # argument does not apply here, nor does its noise_dim: the noise enters at every layer of G.
@@ -101,7 +97,7 @@ class StyleALAE(ALAE):
             image_shape=image_shape, latent_dim=latent_dim, w_dim=w_dim, hidden_dims=hidden_dims,
             mapping_layers=mapping_layers, disc_layers=disc_layers, r1_gamma=r1_gamma, r1_every=r1_every,
             lr=lr, betas=betas, mapping_lr_mult=mapping_lr_mult, equalized_lr=equalized_lr,
-            ema_decay=ema_decay, log_every_n_steps=log_every_n_steps,
+            ema_decay=ema_decay,
         )  # fmt: skip
 
     def style_options(self) -> tuple[list[int], int, OuterLevel]:

@@ -27,10 +27,8 @@ import torch
 
 from genzoo.losses import ReconstructionKind, kl_to_standard_normal, reconstruction_loss
 from genzoo.models.base import GenerativeModule
-from genzoo.registry import MODELS
 
 
-@MODELS.register("vae")
 class VAE(GenerativeModule):
     default_max_epochs = 20
 
@@ -43,7 +41,6 @@ class VAE(GenerativeModule):
         lr: float = 1e-3,
         beta: float = 1.0,
         recon_loss: ReconstructionKind = "bce",
-        log_every_n_steps: int = 50,
     ) -> None:
         """
         Args:
@@ -54,9 +51,8 @@ class VAE(GenerativeModule):
             lr: Adam learning rate.
             beta: weight of the KL term (1 is the ELBO; >1 is the beta-VAE).
             recon_loss: likelihood p(x|z): ``bce`` (Bernoulli), ``mse`` (Gaussian) or ``l1``.
-            log_every_n_steps: log training losses every this many batches.
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, log_every_n_steps)
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         self.beta = beta
         self.recon_loss = recon_loss
         # One encoder head for both mu and log sigma^2: (B, 2 * D). A conditional subclass (the CVAE)

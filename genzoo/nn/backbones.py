@@ -51,7 +51,6 @@ class MLPDecoder(nn.Module):
         return self.net(z).view(-1, *self.image_shape)  # (B, C, H, W) logits
 
 
-@BACKBONES.register("mlp")
 class MLPBackbone:
     """Fully connected networks on flattened images (the classic MNIST setting of the papers)."""
 
@@ -116,7 +115,6 @@ class ConvDecoder(nn.Module):
         return self.body(h)  # (B, C, H, W) logits
 
 
-@BACKBONES.register("conv")
 class ConvBackbone:
     """DCGAN-style convolutions: 4x4 stride-2 convs down, transposed convs up.
 
