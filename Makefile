@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # Trains a VAE on the bundled MNIST on CPU (about a minute), then writes samples and reconstructions.
 demo: $(STAMP)
-	$(BIN)/genzoo fit --config experiments/mnist/vae.yaml --trainer.default_root_dir runs/demo
+	$(BIN)/genzoo fit --config experiments/recipes/mnist/vae.yaml --trainer.default_root_dir runs/demo
 	$(BIN)/python experiments/demo_images.py runs/demo/vae-mnist
 
 test: $(STAMP)

@@ -1,6 +1,6 @@
 """Seconds per training epoch of each MNIST recipe, run as a user runs it (`genzoo fit --config RECIPE`).
 
-Every recipe in experiments/mnist/ (or the ones named) trains for one epoch, without validation, test or
+Every recipe in experiments/recipes/mnist/ (or the ones named) trains for one epoch, without validation, test or
 checkpoints, in this one process. A callback times the training epoch twice:
 
 - wall: the clock on the wall, what a user waits for; on a machine shared with other jobs it grows with
@@ -11,7 +11,7 @@ checkpoints, in this one process. A callback times the training epoch twice:
 The issue's budget is 60 s per epoch for the default MNIST recipe of every model on a 2-core CPU.
 
     python experiments/bench_epoch_time.py                       # every MNIST recipe, a full epoch each
-    python experiments/bench_epoch_time.py --threads 1 --batches 100 experiments/mnist/aae.yaml
+    python experiments/bench_epoch_time.py --threads 1 --batches 100 experiments/recipes/mnist/aae.yaml
     python experiments/bench_epoch_time.py --out results/bench_epoch_time.json --budget 60
 
 ``--batches N`` times N batches only and scales the result to a full epoch (quick, and noisier).
@@ -86,7 +86,9 @@ def time_recipe(recipe: Path, batches: int | None) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("recipes", nargs="*", type=Path, help="YAML recipes (default: experiments/mnist/*.yaml)")
+    parser.add_argument(
+        "recipes", nargs="*", type=Path, help="YAML recipes (default: experiments/recipes/mnist/*.yaml)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--batches", type=int, default=None, help="time this many batches, scale to an epoch")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per epoch allowed (default 60)")
@@ -95,7 +97,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    recipes = args.recipes or sorted((REPO / "experiments" / "mnist").glob("*.yaml"))
+    recipes = args.recipes or sorted((REPO / "experiments" / "recipes" / "mnist").glob("*.yaml"))
     results = {}
     for recipe in recipes:
         results[recipe.stem] = time_recipe(recipe, args.batches)

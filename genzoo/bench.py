@@ -21,6 +21,7 @@ At the end, and from whatever records exist, it writes ``results.csv`` (one row 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -61,9 +62,10 @@ class BenchSpec:
     max_epochs: int | None = 4  #: epochs per run (None: bounded by max_time only)
     max_time_s: int | None = 100  #: wall-clock limit per run, in seconds (Lightning's max_time)
     data_args: dict[str, Any] = field(default_factory=dict)  #: --data.* for every run
-    model_args: dict[str, dict[str, Any]] = field(default_factory=dict)  #: --model.* per model name
+    #: --model.* per model name; the entry ``all`` goes to every model that accepts its arguments
+    model_args: dict[str, dict[str, Any]] = field(default_factory=dict)
     trainer_args: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAINER_ARGS))  #: --trainer.*
-    recipe: str | None = "experiments/{data}/{model}.yaml"  #: per-model --config pattern, used where it exists
+    recipe: str | None = "experiments/recipes/{data}/{model}.yaml"  #: per-model --config pattern, used where it exists
     eval: EvalSettings = field(default_factory=lambda: EvalSettings(**BENCH_EVAL_DEFAULTS))
 
     def protocol(self) -> dict[str, Any]:
@@ -100,6 +102,13 @@ def cli_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def model_arguments(spec: BenchSpec, model: str) -> dict[str, Any]:
+    """``--model.*`` of one run: the suite's ``all`` entry (where the model takes that argument), then its own."""
+    accepted = inspect.signature(MODELS.get(model).__init__).parameters
+    shared = {k: v for k, v in spec.model_args.get("all", {}).items() if k in accepted}
+    return {**shared, **spec.model_args.get(model, {})}
+
+
 def fit_arguments(spec: BenchSpec, model: str, seed: int, root: Path) -> list[str]:
     """The ``genzoo fit`` arguments of one run."""
     args = ["fit"]
@@ -109,7 +118,7 @@ def fit_arguments(spec: BenchSpec, model: str, seed: int, root: Path) -> list[st
             args += ["--config", str(recipe)]
     args += ["--model", model, "--data", spec.data, "--seed_everything", str(seed)]
     args += [f"--data.{k}={cli_value(v)}" for k, v in spec.data_args.items()]
-    args += [f"--model.{k}={cli_value(v)}" for k, v in spec.model_args.get(model, {}).items()]
+    args += [f"--model.{k}={cli_value(v)}" for k, v in model_arguments(spec, model).items()]
     trainer = {"enable_progress_bar": False, "enable_model_summary": False, **spec.trainer_args}
     trainer["default_root_dir"] = str(root)
     trainer["max_epochs"] = spec.max_epochs if spec.max_epochs is not None else -1

@@ -184,7 +184,7 @@ def test_cli_recipe_trains_and_writes_images(name: str, tmp_path: Path) -> None:
     """The MNIST recipe, as a user runs it, for two batches; then sample from its checkpoint."""
     run = [sys.executable, "-m", "genzoo.cli"]
     fit_args = [
-        "fit", "--config", str(REPO / "experiments" / "mnist" / f"{name}.yaml"),
+        "fit", "--config", str(REPO / "experiments" / "recipes" / "mnist" / f"{name}.yaml"),
         "--trainer.default_root_dir", str(tmp_path), "--trainer.max_epochs", "1",
         "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1", "--trainer.limit_test_batches", "1",
     ]  # fmt: skip

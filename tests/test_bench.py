@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genzoo.bench import BenchSpec, fit_arguments, format_max_time, resolve_models, training_summary
+from genzoo.bench import BenchSpec, fit_arguments, format_max_time, model_arguments, resolve_models, training_summary
 from genzoo.bench_report import mean_std
 from genzoo.cli import main
 from genzoo.registry import MODELS
@@ -158,3 +158,10 @@ def test_training_summary_and_mean_std() -> None:
     assert summary["images_per_s"] == pytest.approx(200.0) and summary["images_seen"] == 800
     assert summary["epochs"] == 2 and summary["val_recon_mse"] == 0.5
     assert mean_std([1.0, 3.0]) == (2.0, pytest.approx(2**0.5)) and mean_std([None]) is None
+
+
+def test_suite_model_args_for_all_go_to_the_models_that_take_them() -> None:
+    spec = BenchSpec(model_args={"all": {"backbone": "conv", "latent_dim": 4}, "vae": {"latent_dim": 6}})
+    assert model_arguments(spec, "ae") == {"backbone": "conv", "latent_dim": 4}
+    assert model_arguments(spec, "vae") == {"backbone": "conv", "latent_dim": 6}  # its own entry wins
+    assert model_arguments(spec, "style_alae") == {"latent_dim": 4}  # StyleALAE has no backbone argument

@@ -43,7 +43,7 @@ def test_fit_defaults_to_mnist_and_fills_a_run_folder(tmp_path):
 
 def test_recipe_with_overrides_and_tensorboard_logger(tmp_path):
     result = run_cli(
-        "fit", "--config", str(REPO / "experiments/mnist/vae.yaml"), *TINY_RUN,
+        "fit", "--config", str(REPO / "experiments/recipes/mnist/vae.yaml"), *TINY_RUN,
         "--model.latent_dim", "4", "--model.backbone", "conv", "--data.batch_size", "32",
         "--trainer.logger", "tensorboard", "--trainer.default_root_dir", str(tmp_path), "--test_after_fit", "false",
     )  # fmt: skip

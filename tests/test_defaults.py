@@ -1,4 +1,4 @@
-"""The default run is the recipe: `genzoo fit --model X` trains what `experiments/mnist/X.yaml` trains.
+"""The default run is the recipe: `genzoo fit --model X` trains what `experiments/recipes/mnist/X.yaml` trains.
 
 Both are built through the CLI (without training) and compared object by object: the model's
 hyper-parameters, the data's arguments, the epochs, the seed. The Python API (``MODELS.get(X)()``)
@@ -16,7 +16,7 @@ import yaml
 from genzoo.cli import configure
 from genzoo.registry import MODELS
 
-RECIPES = Path(__file__).resolve().parents[1] / "experiments" / "mnist"
+RECIPES = Path(__file__).resolve().parents[1] / "experiments" / "recipes" / "mnist"
 MAX_DEFAULT_EPOCHS = 60  # a bound on accidents, not a tuned value: the 5-minute CPU budget allows no more
 
 
