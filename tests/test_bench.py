@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genzoo.bench import BenchSpec, fit_arguments, format_max_time, model_arguments, resolve_models, training_summary
-from genzoo.bench_report import mean_std
+from genzoo.bench.records import mean_std
+from genzoo.bench.run import training_summary
+from genzoo.bench.spec import BenchSpec, fit_arguments, format_max_time, model_arguments, resolve_models
 from genzoo.cli import main
 from genzoo.registry import MODELS
 

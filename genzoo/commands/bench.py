@@ -4,7 +4,7 @@
     genzoo bench --models ae,vae --data mnist --seeds 0,1 --max-time 60 --out results/mine
 
 A suite file (YAML) holds the same settings as the flags; flags given on the command line win. Rerunning
-the same command resumes a half-finished benchmark. See genzoo/bench.py and docs/benchmarks.md.
+the same command resumes a half-finished benchmark. See genzoo/bench/ and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def build_parser() -> CommandParser:
 
 def merged_eval_settings(args: argparse.Namespace, suite_eval: dict[str, Any]) -> Any:
     """Evaluation settings: the defaults, then the suite's ``eval:``, then the flags given."""
-    from genzoo.bench import BENCH_EVAL_DEFAULTS
+    from genzoo.bench.spec import BENCH_EVAL_DEFAULTS
 
     defaults = CommandParser(prog="genzoo bench")
     add_eval_arguments(defaults)
@@ -133,7 +133,7 @@ def bench_command(argv: list[str]) -> int:
     out = args.out or Path(suite.get("out") or f"results/bench-{spec.data}")
     bench = Benchmark(spec, out)
     if args.report_only:
-        from genzoo.bench_report import write_reports
+        from genzoo.bench.report import write_reports
 
         paths = write_reports(bench)
         print(f"rewrote {paths['table']}", file=sys.stderr)

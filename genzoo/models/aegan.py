@@ -16,8 +16,8 @@ discriminator. The paper's claim: the reconstruction terms tie every real image 
 G cannot drop modes of the data (a dropped digit would be reconstructed badly), and the extra terms make
 the game more stable than the plain GAN (``gan.py``, the same G and Dx without E and Dz).
 
-Losses, with weights lambda (the issue quotes the paper's code as 10 for image and 5 for latent
-reconstruction, 1 for each adversarial term; the default image weight here is 100, see below):
+Losses, with weights lambda (the paper's code: 10 for image and 5 for latent reconstruction, 1 for
+each adversarial term; the default image weight here is 100, see below):
 
     L_GE = l_adv_x * [-log Dx(x_hat) - log Dx(x_tilde)] / 2 + l_adv_z * [-log Dz(z_hat) - log Dz(z_tilde)] / 2
            + l_rec_x * mean |G(E(x)) - x|  +  l_rec_z * mean (E(G(z)) - z)^2
@@ -26,7 +26,7 @@ reconstruction, 1 for each adversarial term; the default image weight here is 10
 The reconstruction terms are means over pixels and code dimensions, as in the paper's code (``nn.L1Loss``,
 ``nn.MSELoss``), so its lambdas keep their meaning. (The zoo's other reconstruction terms sum over pixels:
 a sum would make the image term 784 times stronger on MNIST and drown the latent adversarial term, so the
-codes never match the prior and samples are garbage; tried.) What we saw on MNIST with MLPs:
+codes never match the prior and samples are garbage.) On MNIST with MLPs (the model card has the runs):
 - with l_rec_x = 10, the latent reconstruction, whose gradient also reaches G through E(G(z)), outweighs
   the image term and G learns images slowly; 100 fixes that (hence the default);
 - the paper's L1 image loss regresses each pixel to its median, so uncertain stroke edges become
@@ -34,7 +34,7 @@ codes never match the prior and samples are garbage; tried.) What we saw on MNIS
 
 Optional R1 penalty (``r1_gamma``, Mescheder et al. 2018; not in the paper, off by default) on Dx's real
 images. The GAN baseline has the same switch (and the same Dx loss code), so the two still differ only by
-E, Dz and the reconstruction terms. On MNIST it made samples a little smoother at twice the Dx cost.
+E, Dz and the reconstruction terms. It costs a second backward pass through Dx on real images.
 
 Training: two phases per batch, alternating as in the paper's code (discriminators first):
   (1) Dx and Dz minimise L_D, i.e. maximise the adversarial objective;

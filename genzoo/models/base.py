@@ -295,8 +295,8 @@ def adam(
     """Adam for every model in the zoo: the fused implementation wherever torch has one.
 
     ``params`` is an iterable of parameters or of param-group dicts. On a CPU the fused kernel makes the
-    optimizer step about 4x cheaper than torch's default per-tensor loop (measured in
-    docs/performance.md), which matters for the small models of the CPU recipes; the update is the same.
+    optimizer step several times cheaper than torch's default per-tensor loop (docs/performance.md),
+    which matters for the small models of the CPU recipes; the update is the same.
     """
     params = list(params)
     tensors = [p for group in params for p in (group["params"] if isinstance(group, dict) else [group])]

@@ -34,7 +34,7 @@ resizing. ``outer_level`` says what happens at full resolution:
   32x32 starts at 4x4 (4 levels); 64x64 RGB (CelebA, anime faces) at 4x4 with 5 levels.
 - ``plain`` (the default, for CPUs): the style levels stop at half resolution, and G ends (E starts)
   with a plain 4x4 stride-2 transposed (ordinary) convolution, as DCGAN's outer layers. On MNIST the
-  styles live at 7x7 and 14x14, about 3x faster to train than styles at 28x28.
+  styles live at 7x7 and 14x14, much cheaper to train than styles at 28x28.
 
 ``hidden_dims`` sets the channels per style level from the image inward (default: 8, 16, ... for images
 up to 32 pixels, 32, 64, ... capped at 256 above).
@@ -79,7 +79,7 @@ class StyleALAE(ALAE):
             hidden_dims: channels per resolution level from the image inward (default: by image size).
             layers_per_level: style convolutions per level in G, and style-reading ones in E (StyleGAN: 2).
             outer_level: full-resolution level: ``style`` (as the paper) or ``plain`` (styles stop at half
-                resolution; G ends and E starts with a 4x4 stride-2 (transposed) conv: ~3x faster, for CPUs).
+                resolution; G ends and E starts with a 4x4 stride-2 (transposed) conv: faster, for CPUs).
             noise: inject learned-scale per-pixel noise after every convolution of G.
             mapping_layers: linear layers in the mapping network F, all w_dim wide (StyleGAN: 8).
             disc_layers: linear layers in the latent discriminator D, all w_dim wide (paper: 3).

@@ -17,8 +17,8 @@ backbone's ``hidden_dims`` do. L levels need the side to be divisible by 2^(L-1)
 from a constant at side / 2^(L-1) (28x28 with 3 levels starts at 7x7; 32 and 64 start at 4x4 with 4
 and 5). With ``outer_level="plain"`` the styles stop at half resolution: G ends with a plain 4x4
 stride-2 transposed convolution to the image and E starts with a 4x4 stride-2 convolution (DCGAN's
-layers), which trains about 3x faster. Both networks run in channels-last memory format,
-which makes the small-channel convolutions of CPU recipes several times faster to backpropagate.
+layers), which trains several times faster (docs/performance.md). Both networks run in channels-last
+memory format, which makes the small-channel convolutions of CPU recipes faster to backpropagate.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class MappingNetwork(nn.Module):
         self.net = mlp(z_dim, [w_dim] * (layers - 1), w_dim, SLOPE)
         # He initialisation keeps w at about unit scale through the layers. PyTorch's default (a third of
         # the variance per layer) leaves w nearly constant across z, so AdaIN styles barely vary and a
-        # style-based G starts out ignoring w: measured here, it collapsed to a single digit.
+        # style-based G starts out ignoring w, and can collapse to a single digit.
         for layer in self.net:
             if isinstance(layer, nn.Linear):
                 nn.init.kaiming_normal_(layer.weight, a=SLOPE, nonlinearity="leaky_relu")

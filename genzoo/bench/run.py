@@ -1,27 +1,7 @@
-"""Comparison benchmarks: several models, one dataset, one budget, several seeds, one table.
-
-For each (model, seed) the benchmark
-
-1. trains through ``genzoo fit`` itself (a subprocess running ``genzoo.cli``), so the numbers are the
-   ones a user gets, under the same budget: a number of epochs and/or a wall-clock limit per run
-   (Lightning's ``max_time``), into ``<out>/runs/<model>/seed<seed>/``;
-2. reads training speed from the run's metrics.csv (``throughput/*``, logged by ThroughputMonitor)
-   and the fit's wall time;
-3. evaluates the last checkpoint with ``genzoo.metrics.evaluation.Evaluator`` (one for the whole
-   benchmark, so reference features are computed once);
-4. writes ``<out>/records/<model>-seed<seed>.json`` atomically.
-
-A record on disk means that pair is done: rerunning the same command resumes a half-finished benchmark
-(a run whose training finished but whose evaluation did not is only evaluated). Changing the budget or
-the evaluation settings for an existing results folder is refused, so a table never mixes protocols.
-At the end, and from whatever records exist, it writes ``results.csv`` (one row per run),
-``results.json`` (records, summary, protocol card), ``table.md`` (mean +- std over seeds) and plots:
-``plots/metrics.png``, ``plots/samples.png``, ``plots/curves.png``.
-"""
+"""Running a benchmark: train each (model, seed) through ``genzoo fit``, evaluate it, keep its record."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -30,102 +10,17 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from genzoo.atomic import write_json_atomic
+from genzoo.bench.report import write_reports
+from genzoo.bench.spec import BenchSpec, fit_arguments, resolve_models
 from genzoo.errors import GenzooError
-from genzoo.metrics.evaluation import EvalSettings, Evaluator
-from genzoo.registry import DATAMODULES, MODELS
+from genzoo.metrics.evaluation import Evaluator
 from genzoo.runs import read_metrics_csv
 
 LOG_TAIL_LINES = 25
-
-
-# The defaults are the CPU-sized MNIST suite (experiments/suites/mnist_cpu.yaml): two seeds; every run
-# sees the same training images (4 epochs of the 55,000), so quality is compared at equal data whatever
-# else the machine is doing, with a 100 s wall-clock cap so that `genzoo bench --models all --data mnist`
-# finishes on a 2-core CPU in under half an hour (14 minutes measured on an idle machine; the slowest
-# recipe, StyleALAE's, trains 3 or 4 of its 4 epochs within the cap). GPU suites override them.
-DEFAULT_TRAINER_ARGS = {"num_sanity_val_steps": 0, "limit_val_batches": 8}
-BENCH_EVAL_DEFAULTS = {"num_samples": 5000, "probe_train_size": 10_000, "kid_subsets": 50}
-
-
-@dataclass
-class BenchSpec:
-    """One benchmark: what to train, on what, for how long, and how to evaluate it."""
-
-    data: str = "mnist"
-    models: list[str] = field(default_factory=lambda: ["all"])
-    seeds: list[int] = field(default_factory=lambda: [0, 1])
-    max_epochs: int | None = 4  #: epochs per run (None: bounded by max_time only)
-    max_time_s: int | None = 100  #: wall-clock limit per run, in seconds (Lightning's max_time)
-    data_args: dict[str, Any] = field(default_factory=dict)  #: --data.* for every run
-    #: --model.* per model name; the entry ``all`` goes to every model that accepts its arguments
-    model_args: dict[str, dict[str, Any]] = field(default_factory=dict)
-    trainer_args: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAINER_ARGS))  #: --trainer.*
-    recipe: str | None = "experiments/recipes/{data}/{model}.yaml"  #: per-model --config pattern, used where it exists
-    eval: EvalSettings = field(default_factory=lambda: EvalSettings(**BENCH_EVAL_DEFAULTS))
-
-    def protocol(self) -> dict[str, Any]:
-        """The settings that must not change within one results folder (models and seeds may grow)."""
-        spec = asdict(self)
-        for key in ("models", "seeds"):
-            spec.pop(key)
-        spec["eval"].pop("device")  # the same protocol measured on another device is still the same protocol
-        return spec
-
-
-def resolve_models(spec: BenchSpec) -> list[str]:
-    """``all``: every registered model that can train on the data (``needs_labels`` ones need labels)."""
-    data_cls = DATAMODULES.get(spec.data)
-    labelled = getattr(data_cls(**spec.data_args), "num_classes", 0) > 0
-    names: list[str] = []
-    for name in spec.models:
-        if name == "all":
-            names += [m for m in MODELS.names() if labelled or not MODELS.get(m).needs_labels]
-        else:
-            MODELS.get(name)  # an unknown name fails here, listing the known ones
-            names.append(name)
-    return list(dict.fromkeys(names))  # keep order, drop repeats
-
-
-def format_max_time(seconds: int) -> str:
-    """Seconds -> Lightning's "DD:HH:MM:SS"."""
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    return f"{days:02d}:{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-def cli_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def model_arguments(spec: BenchSpec, model: str) -> dict[str, Any]:
-    """``--model.*`` of one run: the suite's ``all`` entry (where the model takes that argument), then its own."""
-    accepted = inspect.signature(MODELS.get(model).__init__).parameters
-    shared = {k: v for k, v in spec.model_args.get("all", {}).items() if k in accepted}
-    return {**shared, **spec.model_args.get(model, {})}
-
-
-def fit_arguments(spec: BenchSpec, model: str, seed: int, root: Path) -> list[str]:
-    """The ``genzoo fit`` arguments of one run."""
-    args = ["fit"]
-    if spec.recipe:
-        recipe = Path(spec.recipe.format(data=spec.data, model=model))
-        if recipe.is_file():
-            args += ["--config", str(recipe)]
-    args += ["--model", model, "--data", spec.data, "--seed_everything", str(seed)]
-    args += [f"--data.{k}={cli_value(v)}" for k, v in spec.data_args.items()]
-    args += [f"--model.{k}={cli_value(v)}" for k, v in model_arguments(spec, model).items()]
-    trainer = {"enable_progress_bar": False, "enable_model_summary": False, **spec.trainer_args}
-    trainer["default_root_dir"] = str(root)
-    trainer["max_epochs"] = spec.max_epochs if spec.max_epochs is not None else -1
-    if spec.max_time_s is not None:
-        trainer["max_time"] = format_max_time(spec.max_time_s)
-    args += [f"--trainer.{k}={cli_value(v)}" for k, v in trainer.items()]
-    return args + ["--test_after_fit=false"]
 
 
 def training_summary(rows: list[dict[str, float]]) -> dict[str, float | None]:
@@ -259,8 +154,6 @@ class Benchmark:
                 if not self.run_one(model, seed):
                     failures.append(f"{model}/seed{seed}")
         self.log(f"benchmark runs took {time.perf_counter() - start:.0f} s; writing reports")
-        from genzoo.bench_report import write_reports
-
         write_reports(self)
         return failures
 
