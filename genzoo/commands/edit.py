@@ -25,7 +25,7 @@ def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str]) -> Any
     flags applied on top of what the run recorded, parsed and type-checked like ``genzoo fit`` does."""
     from jsonargparse import ArgumentParser
 
-    from genzoo.cli import condense_argument_error
+    from genzoo.cli.arguments import condense_argument_error
     from genzoo.metrics.evaluation import data_from_run
 
     recorded = data_from_run(ckpt)
