@@ -11,8 +11,12 @@ from collections.abc import Callable
 from genzoo.commands.bench import bench_command
 from genzoo.commands.edit import edit_command
 from genzoo.commands.evaluate import evaluate_command
+from genzoo.commands.explore import explore_command
+from genzoo.commands.interpolate import interpolate_command
 from genzoo.commands.listing import list_command
+from genzoo.commands.reconstruct import reconstruct_command
 from genzoo.commands.sample import sample_command
+from genzoo.commands.traverse import traverse_command
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "list": list_command,
@@ -20,4 +24,8 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "edit": edit_command,
     "eval": evaluate_command,
     "bench": bench_command,
+    "reconstruct": reconstruct_command,
+    "interpolate": interpolate_command,
+    "traverse": traverse_command,
+    "explore": explore_command,
 }

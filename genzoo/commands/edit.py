@@ -20,7 +20,7 @@ from genzoo.errors import GenzooError
 from genzoo.registry import DATAMODULES
 
 
-def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str]) -> Any:
+def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str], prog: str = "genzoo edit") -> Any:
     """The datamodule named ``name`` (default: the run's own, from its config.yaml) with ``--data.KEY VALUE``
     flags applied on top of what the run recorded, parsed and type-checked like ``genzoo fit`` does."""
     from jsonargparse import ArgumentParser
@@ -35,8 +35,8 @@ def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str]) -> Any
     cls = DATAMODULES.get(name)
     bad = [f for f in flags if f.startswith("-") and not f.startswith("--data.")]
     if bad:
-        raise GenzooError(f"genzoo edit: unrecognized arguments: {' '.join(bad)} (see 'genzoo edit --help')")
-    parser = ArgumentParser(prog="genzoo edit", exit_on_error=False)
+        raise GenzooError(f"{prog}: unrecognized arguments: {' '.join(bad)} (see '{prog} --help')")
+    parser = ArgumentParser(prog=prog, exit_on_error=False)
     parser.add_class_arguments(cls, "data")
     if recorded and recorded[0] == name:  # start from what the run trained on
         accepted = inspect.signature(cls.__init__).parameters
@@ -44,7 +44,7 @@ def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str]) -> Any
     try:
         cfg = parser.parse_args(flags)
     except argparse.ArgumentError as err:
-        raise GenzooError(condense_argument_error(str(err)).replace("genzoo fit", "genzoo edit")) from None
+        raise GenzooError(condense_argument_error(str(err)).replace("genzoo fit", prog)) from None
     return cls(**cfg.data.as_dict())
 
 
