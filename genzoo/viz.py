@@ -60,16 +60,11 @@ def latent_scatter(
     """Scatter of 2-D codes (N, 2) coloured by label (N,), over grey prior samples (M, 2); -> (3, H, W)."""
     from matplotlib.figure import Figure
 
+    from genzoo.latent.figures import draw_scatter
+
     fig = Figure(figsize=(5.5, 5), dpi=100)
     ax = fig.add_subplot()
-    if prior is not None:
-        ax.scatter(*prior.detach().cpu().T, s=1, c="0.8", label="prior", rasterized=True)
-    codes, labels = codes.detach().float().cpu(), labels.detach().cpu()
-    for i, k in enumerate(sorted(set(labels.tolist()))):
-        pts = codes[labels == k]
-        name = class_names[k] if class_names and 0 <= k < len(class_names) else str(k)
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, color=f"C{i % 10}", label=name, rasterized=True)
-    ax.legend(markerscale=4, fontsize=7, loc="upper right", framealpha=0.8)
+    draw_scatter(ax, codes, labels, class_names, prior, size=2)
     ax.set_title(title)
     ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()

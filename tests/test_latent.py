@@ -203,3 +203,54 @@ def test_bad_input_is_one_line(tiny_checkpoints, tmp_path: Path, capsys, monkeyp
             argv = [*argv, "--out", out]
         assert_one_line_error(cli_here(capsys, monkeypatch, *argv), fragment)
     assert not list(tmp_path.glob("o.*")) and not list(tmp_path.glob(".tmp-*"))
+
+
+# ----- the training callback ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_callback_sends_pictures_to_the_run_folder_and_logger(name: str, tmp_path: Path) -> None:
+    import warnings
+
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tiny import tiny_kwargs
+
+    from genzoo.datamodules.mnist import MNISTDataModule
+    from genzoo.latent.callback import PICTURES, LatentPictures
+
+    model = MODELS.get(name)(**tiny_kwargs(name))
+    callback = LatentPictures(every_n_epochs=2, pictures=list(PICTURES), num_inputs=64)
+    logger = TensorBoardLogger(tmp_path, name="run", version=0, default_hp_metric=False)
+    trainer = pl.Trainer(
+        max_epochs=3, limit_train_batches=2, limit_val_batches=1, logger=logger, callbacks=[callback],
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(model, datamodule=MNISTDataModule(batch_size=64))
+    assert [c for c in trainer.callbacks if isinstance(c, LatentPictures)] == [callback]  # the user's one, alone
+    written = {p.name for p in (tmp_path / "run" / "version_0" / "images").glob("*.png")}
+    expected = {"samples", "latent_interpolate", "latent_traverse", "latent_explore"}
+    expected |= {"reconstructions", "latent_mirror"} if name == "vae" else set()
+    expected.add("interpolations")  # the model's own figures (samples, reconstructions, interpolations)
+    assert written == {f"epoch{e:03d}_{n}.png" for e in (0, 2) for n in expected}, written
+    events = EventAccumulator(str(tmp_path / "run" / "version_0")).Reload()
+    assert {f"images/{n}" for n in expected} <= set(events.Tags()["images"])
+    assert [e.step for e in events.Images("images/latent_explore")] == [trainer.global_step // 3, trainer.global_step]
+
+
+def test_callback_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import TINY_RUN
+
+    from genzoo.cli import configure
+    from genzoo.latent.callback import LatentPictures
+
+    monkeypatch.setenv("GENZOO_RUN_VERSION", "")  # configure() claims a run folder: undo it afterwards
+    monkeypatch.delenv("GENZOO_RUN_VERSION")
+    cli = configure([
+        "--model", "ae", *TINY_RUN, "--trainer.default_root_dir", str(tmp_path),
+        "--trainer.callbacks+=genzoo.latent.callback.LatentPictures", "--trainer.callbacks.every_n_epochs=3",
+        "--trainer.callbacks.pictures=[figures,explore]",
+    ])  # fmt: skip
+    (callback,) = [c for c in cli.trainer.callbacks if isinstance(c, LatentPictures)]
+    assert callback.every_n_epochs == 3 and callback.pictures == ["figures", "explore"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from genzoo.commands.app import app_command
 from genzoo.commands.bench import bench_command
 from genzoo.commands.edit import edit_command
 from genzoo.commands.evaluate import evaluate_command
@@ -28,4 +29,5 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "interpolate": interpolate_command,
     "traverse": traverse_command,
     "explore": explore_command,
+    "app": app_command,
 }

@@ -73,13 +73,13 @@ def render_grid(
     return render_figure(fig)
 
 
-def _draw_scatter(ax, codes: torch.Tensor | None, labels: torch.Tensor | None, class_names: Sequence[str] | None,
+def draw_scatter(ax, codes: torch.Tensor | None, labels: torch.Tensor | None, class_names: Sequence[str] | None,
                   prior: torch.Tensor | None = None, size: float = 3) -> None:  # fmt: skip
     """Codes (N, 2) coloured by label, over grey prior samples; unlabelled codes (label -1, or no labels) in blue."""
     if prior is not None:
         ax.scatter(*prior.detach().float().cpu().T, s=1, c="0.82", label="prior samples", rasterized=True)
     if codes is None:
-        ax.legend(markerscale=3, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        ax.legend(markerscale=3, fontsize=6, loc="upper right", framealpha=0.8).set_zorder(5)
         return
     codes = codes.detach().float().cpu()
     labels = torch.full((len(codes),), -1) if labels is None or labels.dim() != 1 else labels.detach().cpu()
@@ -87,7 +87,7 @@ def _draw_scatter(ax, codes: torch.Tensor | None, labels: torch.Tensor | None, c
         pts = codes[labels == k]
         name = "codes" if k < 0 else (class_names[k] if class_names and k < len(class_names) else str(k))
         ax.scatter(pts[:, 0], pts[:, 1], s=size, color=f"C{i % 10}", label=name, rasterized=True)
-    ax.legend(markerscale=3, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    ax.legend(markerscale=3, fontsize=6, loc="upper right", framealpha=0.8).set_zorder(5)
 
 
 def render_plane_and_scatter(
@@ -113,7 +113,7 @@ def render_plane_and_scatter(
     extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
     _show(ax_plane, image_grid(plane, steps), extent=extent, aspect="auto")
     ax_plane.set_title("decoded latent plane (prior's central 98%)", fontsize=9)
-    _draw_scatter(ax_scatter, codes, labels, class_names, prior)
+    draw_scatter(ax_scatter, codes, labels, class_names, prior)
     ax_scatter.set_title("test codes by label" if codes is not None else "prior samples (no encoder)", fontsize=9)
     ax_scatter.set_xlim(extent[0] - 0.1 * (extent[1] - extent[0]), extent[1] + 0.1 * (extent[1] - extent[0]))
     ax_scatter.set_ylim(extent[2] - 0.1 * (extent[3] - extent[2]), extent[3] + 0.1 * (extent[3] - extent[2]))
@@ -154,7 +154,7 @@ def render_projection(
     coords, thumb_coords = coords.float().cpu(), thumb_coords.float().cpu()
     fig = Figure(figsize=(7.5, 7), dpi=DPI)
     ax = fig.add_subplot()
-    _draw_scatter(ax, coords, labels, class_names, size=2)
+    draw_scatter(ax, coords, labels, class_names, size=2)
     low, high = coords.min(0).values, coords.max(0).values
     half = (high - low) / 30  # a thumbnail covers 1/15 of each axis: the scatter stays visible
     for img, (x, y) in zip(thumbs, thumb_coords.tolist()):

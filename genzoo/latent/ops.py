@@ -70,14 +70,19 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return torch.where(sin > 1e-4, arc, line)
 
 
-def path(z_a: torch.Tensor, z_b: torch.Tensor, steps: int, mode: Mode = "lerp") -> torch.Tensor:
-    """Codes on the way from each z_a[i] to z_b[i]: (B, D) twice -> (B, steps, D)."""
-    t = steps_between(steps).to(z_a)
+def along(z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, mode: Mode = "lerp") -> torch.Tensor:
+    """Codes at positions t (S,) of the way from each z_a[i] to z_b[i] (0: z_a, 1: z_b): (B, S, D)."""
+    t = t.to(z_a)
     if mode == "slerp":
         return slerp(z_a, z_b, t)
     if mode != "lerp":
         raise GenzooError(f"--mode {mode!r}: choose lerp or slerp")
     return torch.lerp(z_a[:, None], z_b[:, None], t[None, :, None])
+
+
+def path(z_a: torch.Tensor, z_b: torch.Tensor, steps: int, mode: Mode = "lerp") -> torch.Tensor:
+    """Codes on the way from each z_a[i] to z_b[i], both ends included: (B, D) twice -> (B, steps, D)."""
+    return along(z_a, z_b, steps_between(steps), mode)
 
 
 @torch.no_grad()
