@@ -50,6 +50,17 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 @pytest.fixture
+def one_thread():
+    """Two threads on a CPU shared with other jobs spin-wait on each other: one is several times faster."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def mnist_copy(tmp_path: Path) -> Path:
     """A data root whose mnist/ holds a private copy of the bundled files (safe to corrupt)."""
     target = tmp_path / "data" / "mnist"
