@@ -30,7 +30,7 @@ def main_() -> None:
     vae, aae, anime = (last_checkpoint(args.root, run) for run in ("vae-mnist", "aae-mnist", "ae-anime"))
     pictures = {
         "mnist_vae_reconstruct": [vae, "reconstruct", "--num", "16"],
-        "mnist_vae_interpolate": [vae, "interpolate", "--from", "0,1,2", "--to", "3,4,5", "--steps", "10"],
+        "mnist_vae_interpolate": [vae, "interpolate", "--from", "0,1,2", "--to", "3,4,7", "--steps", "10"],
         "mnist_vae_slerp_samples": [vae, "interpolate", "--mode", "slerp", "--num", "4", "--steps", "10"],
         "mnist_vae_traverse_pca0": [vae, "traverse", "--direction", "pca:0", "--num", "4"],
         "mnist_vae_traverse_attr": [

@@ -248,3 +248,13 @@ def test_callback_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monk
     ])  # fmt: skip
     (callback,) = [c for c in cli.trainer.callbacks if isinstance(c, LatentPictures)]
     assert callback.every_n_epochs == 3 and callback.pictures == ["figures", "explore"]
+
+
+def test_app_command_errors(tiny_checkpoints, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`genzoo app` without gradio says how to get it; a bad port is one line (the page is tests/test_app.py)."""
+    import sys
+
+    ckpt = str(tiny_checkpoints["vae"])
+    assert_one_line_error(cli_here(capsys, monkeypatch, "app", "--ckpt", ckpt, "--port", "99999"), "port number")
+    monkeypatch.setitem(sys.modules, "gradio", None)  # as if the genzoo[app] extra were not installed
+    assert_one_line_error(cli_here(capsys, monkeypatch, "app", "--ckpt", ckpt), "pip install 'genzoo[app]'")
