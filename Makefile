@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-app lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# The web explorer's tests: gradio (the genzoo[app] extra) and a real headless Chromium (Debian's package;
+# playwright drives it, so no browser is downloaded). `make test` skips these tests where they are missing.
+test-app: $(STAMP)
+	$(BIN)/pip install -e ".[app]"
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	$(BIN)/python -m pytest -q tests/test_app.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check genzoo tests experiments

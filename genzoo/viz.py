@@ -56,32 +56,6 @@ def render_figure(fig: object) -> torch.Tensor:
     return rgba.view(height, width, 4)[..., :3].permute(2, 0, 1).float() / 255.0
 
 
-def latent_scatter(
-    codes: torch.Tensor,
-    labels: torch.Tensor,
-    prior: torch.Tensor | None = None,
-    title: str = "",
-    class_names: list[str] | None = None,
-) -> torch.Tensor:
-    """Scatter of 2-D codes (N, 2) coloured by label (N,), over grey prior samples (M, 2); -> (3, H, W)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.5, 5), dpi=100)
-    ax = fig.add_subplot()
-    if prior is not None:
-        ax.scatter(*prior.detach().cpu().T, s=1, c="0.8", label="prior", rasterized=True)
-    codes, labels = codes.detach().float().cpu(), labels.detach().cpu()
-    for i, k in enumerate(sorted(set(labels.tolist()))):
-        pts = codes[labels == k]
-        name = class_names[k] if class_names and 0 <= k < len(class_names) else str(k)
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, color=f"C{i % 10}", label=name, rasterized=True)
-    ax.legend(markerscale=4, fontsize=7, loc="upper right", framealpha=0.8)
-    ax.set_title(title)
-    ax.set_aspect("equal", adjustable="datalim")
-    fig.tight_layout()
-    return render_figure(fig)
-
-
 def latent_grid(low: torch.Tensor, high: torch.Tensor, steps: int = 20) -> torch.Tensor:
     """(steps * steps, 2) points covering the box [low, high] in 2-D, laid out as an image grid.
 

@@ -50,6 +50,17 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 @pytest.fixture
+def one_thread():
+    """Two threads on a CPU shared with other jobs spin-wait on each other: one is several times faster."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def mnist_copy(tmp_path: Path) -> Path:
     """A data root whose mnist/ holds a private copy of the bundled files (safe to corrupt)."""
     target = tmp_path / "data" / "mnist"
@@ -68,3 +79,21 @@ def trained_vae(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (ckpt,) = root.glob("vae-mnist/version_0/checkpoints/*.ckpt")
     return ckpt
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Registry name (and ``aae_2d``) -> checkpoint of that model trained for a few batches, made on first use."""
+    from latent_runs import RUNS, train_tiny
+
+    root = tmp_path_factory.mktemp("tiny_runs")
+    made: dict[str, Path] = {}
+
+    class Lazy(dict):
+        def __missing__(self, key: str) -> Path:
+            if key not in RUNS:
+                raise KeyError(key)
+            made[key] = train_tiny(root, key)
+            return made[key]
+
+    return Lazy()

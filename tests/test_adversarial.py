@@ -24,13 +24,7 @@ MULTI_PHASE = [name for name in MODELS.names() if MODELS.get(name).multi_phase]
 STEPS, EVERY = 150, 25
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Two threads on a CPU shared with other jobs spin-wait on each other: one is several times faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from genzoo.cli.arguments import condense_argument_error, rewrite_arguments
+from genzoo.cli.arguments import rewrite_arguments
 from genzoo.cli.main import main, usage
+from genzoo.errors import condense_argument_error
 
 __all__ = ["condense_argument_error", "configure", "main", "rewrite_arguments", "run_lightning", "usage"]
 

@@ -1,7 +1,6 @@
 """Argument rewriting before LightningCLI parses: registry short names, logger aliases, default data.
 
-Also the one-line form of jsonargparse's multi-line complaints. Nothing here imports torch, so bad
-arguments are reported at once.
+Nothing here imports torch, so bad arguments are reported at once.
 """
 
 from __future__ import annotations
@@ -58,13 +57,3 @@ def rewrite_arguments(argv: list[str]) -> tuple[list[str], str | None]:
         # Default data: the bundled MNIST. Placed first so a --config recipe can still override it.
         out[1:1] = ["--data", DATAMODULES.class_path("mnist")]
     return out, logger_choice
-
-
-NOISE_PREFIXES = ("Does not validate", "Subtypes:", "Errors:", "Given value", "Expected a <class 'NoneType'>")
-
-
-def condense_argument_error(message: str) -> str:
-    """jsonargparse explains a bad value over a dozen nested lines; keep the informative ones, on one line."""
-    lines = (line.strip().lstrip("- ").strip() for line in message.splitlines())
-    kept = [line for line in lines if line and not line.startswith(NOISE_PREFIXES)]
-    return " ".join(kept) + " (see 'genzoo fit --help')"

@@ -21,10 +21,10 @@ from pytorch_lightning.callbacks import ProgressBar, TQDMProgressBar
 from pytorch_lightning.cli import LightningCLI
 
 from genzoo.callbacks import ThroughputMonitor
-from genzoo.cli.arguments import condense_argument_error, rewrite_arguments
+from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import LIGHTNING_COMMANDS
 from genzoo.datamodules.base import InMemoryImageDataModule
-from genzoo.errors import GenzooError
+from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
 from genzoo.runs import build_logger, configure_wandb_offline

@@ -19,6 +19,11 @@ COMMANDS.add("sample", "genzoo.commands.sample:sample_command", "new images from
 COMMANDS.add("edit", "genzoo.commands.edit:edit_command", "attribute-editing strips from a checkpoint")
 COMMANDS.add("eval", "genzoo.commands.evaluate:evaluate_command", "every metric of a checkpoint, as JSON")
 COMMANDS.add("bench", "genzoo.commands.bench:bench_command", "train and evaluate several models; one table")
+COMMANDS.add("reconstruct", "genzoo.commands.reconstruct:reconstruct_command", "inputs above their reconstructions")
+COMMANDS.add("interpolate", "genzoo.commands.interpolate:interpolate_command", "walks between two codes (lerp, slerp)")
+COMMANDS.add("traverse", "genzoo.commands.traverse:traverse_command", "codes moved along a dimension or direction")
+COMMANDS.add("explore", "genzoo.commands.explore:explore_command", "a map of the code space, with labels")
+COMMANDS.add("app", "genzoo.commands.app:app_command", "the web explorer on 127.0.0.1 (needs genzoo[app])")
 
 #: commands LightningCLI runs; they take the full argument list, subcommand included
 LIGHTNING_COMMANDS = ("fit", "validate", "test")

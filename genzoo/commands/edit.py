@@ -7,8 +7,6 @@ plain reconstruction). The data defaults to the run's own (its config.yaml); ``-
 
 from __future__ import annotations
 
-import argparse
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -17,35 +15,7 @@ import torch
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.commands.sample import write_images
 from genzoo.errors import GenzooError
-from genzoo.registry import DATAMODULES
-
-
-def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str]) -> Any:
-    """The datamodule named ``name`` (default: the run's own, from its config.yaml) with ``--data.KEY VALUE``
-    flags applied on top of what the run recorded, parsed and type-checked like ``genzoo fit`` does."""
-    from jsonargparse import ArgumentParser
-
-    from genzoo.cli.arguments import condense_argument_error
-    from genzoo.metrics.evaluation import data_from_run
-
-    recorded = data_from_run(ckpt)
-    if name is None and recorded is None:
-        raise GenzooError(f"no config.yaml found for {ckpt}; say which data to use with --data NAME (--data.root DIR)")
-    name = name or recorded[0]
-    cls = DATAMODULES.get(name)
-    bad = [f for f in flags if f.startswith("-") and not f.startswith("--data.")]
-    if bad:
-        raise GenzooError(f"genzoo edit: unrecognized arguments: {' '.join(bad)} (see 'genzoo edit --help')")
-    parser = ArgumentParser(prog="genzoo edit", exit_on_error=False)
-    parser.add_class_arguments(cls, "data")
-    if recorded and recorded[0] == name:  # start from what the run trained on
-        accepted = inspect.signature(cls.__init__).parameters
-        parser.set_defaults({f"data.{k}": v for k, v in recorded[1].items() if k in accepted})
-    try:
-        cfg = parser.parse_args(flags)
-    except argparse.ArgumentError as err:
-        raise GenzooError(condense_argument_error(str(err)).replace("genzoo fit", "genzoo edit")) from None
-    return cls(**cfg.data.as_dict())
+from genzoo.runs import build_data_from_flags
 
 
 def pick_sources(dm: Any, edit: Any, split: str, num: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:

@@ -40,6 +40,7 @@ from genzoo.metrics.protocol import protocol_card
 from genzoo.metrics.reconstruction import reconstruction_metrics
 from genzoo.metrics.sample_quality import fid_kid
 from genzoo.registry import DATAMODULES
+from genzoo.runs import data_from_run
 from genzoo.viz import save_png, to_uint8, to_unit_float
 
 MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
@@ -68,32 +69,6 @@ class EvalSettings:
 
 
 # ----- which data a checkpoint belongs to ----------------------------------------------------------
-def run_config_path(checkpoint: Path) -> Path | None:
-    """The config.yaml LightningCLI saved for the run that wrote ``checkpoint`` (run/checkpoints/x.ckpt)."""
-    for folder in (checkpoint.parent.parent, checkpoint.parent):
-        if (folder / "config.yaml").is_file():
-            return folder / "config.yaml"
-    return None
-
-
-def data_from_run(checkpoint: Path) -> tuple[str, dict[str, Any]] | None:
-    """(registered data name, init args) recorded in the run's config.yaml, or None if not recorded."""
-    import yaml
-
-    config_path = run_config_path(checkpoint)
-    if config_path is None:
-        return None
-    config = yaml.safe_load(config_path.read_text()) or {}
-    data = config.get("data") or {}
-    class_path = data.get("class_path") if isinstance(data, dict) else None
-    if not class_path:
-        return None
-    name = DATAMODULES.name_for_path(class_path)
-    if name is not None:
-        return name, dict(data.get("init_args") or {})
-    raise GenzooError(f"{config_path} names data {class_path}, which is not a registered dataset; pass --data NAME")
-
-
 def build_datamodule(name: str, init_args: dict[str, Any]) -> Any:
     """The registered datamodule ``name`` built with those of ``init_args`` it accepts."""
     cls = DATAMODULES.get(name)

@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 
 from genzoo.errors import GenzooError
+from genzoo.latent import ops as latent_ops
+from genzoo.latent.figures import latent_scatter
 from genzoo.losses import (
     ReconstructionKind,
     discriminator_accuracy,
@@ -48,7 +50,7 @@ from genzoo.losses import (
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
 from genzoo.priors import PriorName, check_prior, sample_prior
-from genzoo.viz import latent_grid, latent_scatter, paired_rows
+from genzoo.viz import paired_rows
 
 MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS grid of decoded points
 
@@ -214,10 +216,10 @@ class AAE(GenerativeModule):
             return figs
         figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
         # Interpolations walk the code and the label weights together, from x[i] to x[8 + i].
-        code = torch.cat([self.encode(x), F.one_hot(y.long(), k).to(x.dtype)], 1)  # (16, D + K)
-        t = torch.linspace(0, 1, 10, device=x.device)[None, :, None]
-        path = torch.lerp(code[:8, None], code[8:, None], t).flatten(0, 1)  # (80, D + K)
-        figs["interpolations"] = (self.decode(path[:, : self.latent_dim], path[:, self.latent_dim :]), 10)
+        figs["interpolations"] = (
+            latent_ops.interpolate(self, x[:8], x[8:], 10, "lerp", y[:8], y[8:])[0].flatten(0, 1),
+            10,
+        )
         return figs
 
     def _every_digit(self, styles: torch.Tensor) -> torch.Tensor:
@@ -233,7 +235,5 @@ class AAE(GenerativeModule):
         title = f"validation codes over the {self.prior} prior (epoch {self.current_epoch})"
         figs = {"latent_scatter": (latent_scatter(codes, labels, prior, title)[None], 1)}
         if not self.supervised:  # a supervised decoder needs a label per point; the grid shows style only
-            low, high = prior.quantile(0.01, dim=0), prior.quantile(0.99, dim=0)
-            points = latent_grid(low, high, MANIFOLD_STEPS).to(self.device)
-            figs["manifold"] = (self.decode(points), MANIFOLD_STEPS)
+            figs["manifold"] = (latent_ops.latent_plane(self, MANIFOLD_STEPS)[0], MANIFOLD_STEPS)
         return figs

@@ -24,7 +24,7 @@ from genzoo.errors import GenzooError
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
 from genzoo.registry import MODELS
-from genzoo.viz import image_grid, log_image, paired_rows, save_png, to_unit_float
+from genzoo.viz import paired_rows, to_unit_float
 
 NUM_FIGURE_SAMPLES = 64
 
@@ -57,8 +57,6 @@ class GenerativeModule(pl.LightningModule):
         self.latent_dim = latent_dim
         self.lr = lr
         self.backbone = build_backbone(backbone, hidden_dims or self.default_widths.get(backbone))
-        self._figure_batch: torch.Tensor | None = None
-        self._figure_labels: torch.Tensor | None = None
         self.ema_decay = 0.0
         self.ema = nn.ModuleDict()  # name of a network -> its moving average (see ``track_average``)
 
@@ -114,9 +112,9 @@ class GenerativeModule(pl.LightningModule):
     @torch.no_grad()
     def decode_path(self, z_a: torch.Tensor, z_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
         """Decode ``steps`` evenly spaced codes on each straight line z_a[i] -> z_b[i]; (B * steps, C, H, W)."""
-        t = torch.linspace(0, 1, steps, device=z_a.device)[None, :, None]  # (1, S, 1)
-        z = torch.lerp(z_a[:, None], z_b[:, None], t)  # (B, S, D)
-        return self.decode(z.flatten(0, 1))
+        from genzoo.latent.ops import decode_grid, path
+
+        return decode_grid(self, path(z_a, z_b, steps)).flatten(0, 1)
 
     @torch.no_grad()
     def discriminator_accuracies(
@@ -227,8 +225,6 @@ class GenerativeModule(pl.LightningModule):
             self.log(f"{stage}/recon_mse", mse, prog_bar=stage == "val", sync_dist=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        if batch_idx == 0:  # the epoch's figures are drawn from the first validation images
-            self._figure_batch, self._figure_labels = batch[0][:32], batch[1][:32]
         self._recon_error(batch, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
@@ -256,18 +252,15 @@ class GenerativeModule(pl.LightningModule):
         if self.trainer.world_size > 1:
             torch.manual_seed((torch.initial_seed() + self.trainer.global_rank) % 2**63)
 
-    def on_validation_epoch_end(self) -> None:
-        if self._figure_batch is None or self.trainer.sanity_checking:
-            return
-        # Under DDP, trainer.log_dir is a collective (rank 0 broadcasts it): every rank must ask, or rank 0
-        # waits here for a broadcast while the others wait at the next barrier (a deadlock).
-        run_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
-        if not self.trainer.is_global_zero:
-            return
-        for name, (images, nrow) in self.figures(self._figure_batch, self._figure_labels).items():
-            save_png(images, run_dir / "images" / f"epoch{self.current_epoch:03d}_{name}.png", nrow)
-            for logger in self.loggers:
-                log_image(logger, f"images/{name}", image_grid(images, nrow), self.global_step)
+    def configure_callbacks(self) -> list[pl.Callback]:
+        # The per-epoch figures are drawn by the latent toolkit's callback (genzoo.latent.callback), so that
+        # they and its pictures go to the run folder and the loggers one way. A LatentPictures the user gave
+        # the Trainer (another interval, more pictures) is kept: Lightning would let this one replace it.
+        from genzoo.latent.callback import LatentPictures
+
+        if any(isinstance(c, LatentPictures) for c in self.trainer.callbacks):
+            return []
+        return [LatentPictures()]
 
     # ----- checkpoints -----------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
