@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from einops import rearrange
 
 from genzoo.errors import GenzooError
 from genzoo.latent import ops
@@ -39,7 +40,7 @@ def to_display(images: torch.Tensor, nrow: int) -> np.ndarray:
     """Images (N, C, H, W) in [0, 1] -> one grid (H', W', 3) uint8, enlarged by whole pixels."""
     grid = image_grid(images, nrow)  # (C, H', W')
     scale = max(1, DISPLAY_SIDE // max(images.shape[-1] * min(nrow, len(images)), images.shape[-2]))
-    pixels = (grid.expand(3, -1, -1) * 255).round().byte().permute(1, 2, 0).numpy()
+    pixels = rearrange((grid.expand(3, -1, -1) * 255).round().byte(), "c h w -> h w c").numpy()
     return pixels.repeat(scale, 0).repeat(scale, 1)
 
 

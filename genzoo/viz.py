@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from einops import rearrange
 from torchvision.utils import make_grid, save_image
 
 
@@ -53,7 +54,7 @@ def render_figure(fig: object) -> torch.Tensor:
     canvas.draw()
     rgba = torch.frombuffer(bytearray(canvas.buffer_rgba()), dtype=torch.uint8)
     width, height = canvas.get_width_height()
-    return rgba.view(height, width, 4)[..., :3].permute(2, 0, 1).float() / 255.0
+    return rearrange(rgba.view(height, width, 4)[..., :3], "h w c -> c h w").float() / 255.0
 
 
 def latent_grid(low: torch.Tensor, high: torch.Tensor, steps: int = 20) -> torch.Tensor:
@@ -73,6 +74,5 @@ def paired_rows(inputs: torch.Tensor, outputs: torch.Tensor, per_row: int = 8) -
 
     (N, C, H, W) twice, N a multiple of ``per_row`` -> (2N, C, H, W): input row, output row, input row, ...
     """
-    rows = len(inputs) // per_row
-    shape = (rows, per_row, *inputs.shape[1:])
-    return torch.stack([inputs.reshape(shape), outputs.reshape(shape)], 1).flatten(0, 2)
+    pairs = torch.stack([inputs, outputs])  # (2, N, C, H, W)
+    return rearrange(pairs, "pair (row col) c h w -> (row pair col) c h w", col=per_row)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from einops import rearrange
 
 from genzoo.errors import GenzooError
 from genzoo.latent import ops
@@ -77,7 +78,7 @@ def image_from_pil(im: Any, image_shape: tuple[int, int, int], name: str) -> tor
                 f"{name} is a {CHANNEL_NAMES.get(pixels.shape[-1], str(pixels.shape[-1]) + '-channel')} image; "
                 f"this model takes {CHANNEL_NAMES[channels]} images"
             )
-    return torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 255.0
+    return rearrange(torch.from_numpy(pixels.copy()), "h w c -> c h w").float() / 255.0
 
 
 def parse_range(text: str) -> tuple[float, float]:

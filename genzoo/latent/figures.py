@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Sequence
 
 import torch
+from einops import rearrange
 
 from genzoo.viz import image_grid, render_figure
 
@@ -22,7 +23,7 @@ def _wrap(title: str, width_inches: float) -> str:
 
 def _show(ax, image: torch.Tensor, **kwargs) -> None:
     """Draw one image (C, H, W) in [0, 1] into ``ax``: grey images with a grey colour map, pixels unsmoothed."""
-    pixels = image.detach().float().clamp(0, 1).cpu().permute(1, 2, 0).numpy()
+    pixels = rearrange(image.detach().float().clamp(0, 1).cpu(), "c h w -> h w c").numpy()
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
     ax.imshow(pixels, cmap="gray", vmin=0, vmax=1, interpolation="nearest", **kwargs)
 

@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from genzoo.errors import GenzooError
@@ -34,7 +35,7 @@ class ConditionalMLP(nn.Module):
         self.net = mlp(math.prod(image_shape) + cond_dim, hidden_dims, out_dim)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = x.flatten(1)  # (B, C*H*W)
+        h = rearrange(x, "b c h w -> b (c h w)")
         if c is not None:
             h = torch.cat([h, c.to(h.dtype)], dim=1)
         return self.net(h)
@@ -48,7 +49,8 @@ class MLPDecoder(nn.Module):
         self.net = mlp(in_dim, list(reversed(hidden_dims)), math.prod(image_shape))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(-1, *self.image_shape)  # (B, C, H, W) logits
+        c, h, w = self.image_shape
+        return rearrange(self.net(z), "b (c h w) -> b c h w", c=c, h=h, w=w)  # logits
 
 
 class MLPBackbone:
@@ -111,7 +113,8 @@ class ConvDecoder(nn.Module):
         self.body = nn.Sequential(*blocks)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.project(z).view(-1, *self.start)  # (B, C0, h0, w0)
+        c0, h0, w0 = self.start
+        h = rearrange(self.project(z), "b (c h w) -> b c h w", c=c0, h=h0, w=w0)
         return self.body(h)  # (B, C, H, W) logits
 
 
