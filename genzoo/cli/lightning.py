@@ -142,8 +142,8 @@ def configure(argv: list[str]) -> Any:
     return GenzooCLI(logger_choice, args[1:], run=False)
 
 
-def run_lightning(argv: list[str]) -> None:
-    args, logger_choice = rewrite_arguments(argv)
+def run_lightning(args: list[str], logger_choice: str | None) -> None:
+    """Run LightningCLI on arguments already rewritten by ``genzoo.cli.arguments.rewrite_arguments``."""
     configure_wandb_offline()
     # We hand LightningCLI the rewritten arguments on purpose; sys.argv stays intact for DDP workers.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
 from genzoo.errors import GenzooError
 
@@ -32,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genzoo: interrupted", file=sys.stderr)
         return 130
+
+
+def lightning_command(argv: list[str]) -> None:
+    """``genzoo fit|validate|test ...``: names are resolved (and unknown ones refused) before Lightning loads."""
+    args, logger_choice = rewrite_arguments(argv)
+    from genzoo.cli.lightning import run_lightning
+
+    run_lightning(args, logger_choice)
 
 
 def usage() -> str:

@@ -3,7 +3,7 @@
 Each command lives in its own module and is imported only when it runs, so ``genzoo --help`` and a
 mistyped command answer without loading torch. A command function takes the remaining arguments and
 returns an exit code; a problem with the user's input raises ``GenzooError`` (one line, exit code 2).
-The Lightning commands (fit, validate, test) are one entry point, ``genzoo.cli.lightning.run_lightning``.
+The Lightning commands (fit, validate, test) are one entry point, ``genzoo.cli.main.lightning_command``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from genzoo.registry import Registry
 
 COMMANDS: Registry = Registry("command")
-COMMANDS.add("fit", "genzoo.cli.lightning:run_lightning", "train a model: genzoo fit --model vae --data mnist")
-COMMANDS.add("validate", "genzoo.cli.lightning:run_lightning", "validation metrics of a checkpoint (--ckpt_path)")
-COMMANDS.add("test", "genzoo.cli.lightning:run_lightning", "test metrics of a checkpoint (--ckpt_path)")
+COMMANDS.add("fit", "genzoo.cli.main:lightning_command", "train a model: genzoo fit --model vae --data mnist")
+COMMANDS.add("validate", "genzoo.cli.main:lightning_command", "validation metrics of a checkpoint (--ckpt_path)")
+COMMANDS.add("test", "genzoo.cli.main:lightning_command", "test metrics of a checkpoint (--ckpt_path)")
 COMMANDS.add("list", "genzoo.commands.listing:list_command", "the registered models, backbones and datasets")
 COMMANDS.add("sample", "genzoo.commands.sample:sample_command", "new images from a checkpoint (.png grid or .npz)")
 COMMANDS.add("edit", "genzoo.commands.edit:edit_command", "attribute-editing strips from a checkpoint")
