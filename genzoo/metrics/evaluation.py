@@ -15,7 +15,6 @@ features of each extractor between checkpoints, so a benchmark computes them onc
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,7 +39,8 @@ from genzoo.metrics.probe import linear_probe
 from genzoo.metrics.protocol import protocol_card
 from genzoo.metrics.reconstruction import reconstruction_metrics
 from genzoo.metrics.sample_quality import fid_kid
-from genzoo.registry import DATAMODULES, load_all
+from genzoo.registry import DATAMODULES
+from genzoo.runs import build_datamodule, data_from_run
 from genzoo.viz import save_png, to_uint8
 
 MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
@@ -69,40 +69,7 @@ class EvalSettings:
     extra: dict[str, Any] = field(default_factory=dict)  #: anything else the caller wants on the card
 
 
-# ----- which data a checkpoint belongs to ----------------------------------------------------------
-def run_config_path(checkpoint: Path) -> Path | None:
-    """The config.yaml LightningCLI saved for the run that wrote ``checkpoint`` (run/checkpoints/x.ckpt)."""
-    for folder in (checkpoint.parent.parent, checkpoint.parent):
-        if (folder / "config.yaml").is_file():
-            return folder / "config.yaml"
-    return None
-
-
-def data_from_run(checkpoint: Path) -> tuple[str, dict[str, Any]] | None:
-    """(registered data name, init args) recorded in the run's config.yaml, or None if not recorded."""
-    import yaml
-
-    config_path = run_config_path(checkpoint)
-    if config_path is None:
-        return None
-    config = yaml.safe_load(config_path.read_text()) or {}
-    data = config.get("data") or {}
-    class_path = data.get("class_path") if isinstance(data, dict) else None
-    if not class_path:
-        return None
-    load_all()
-    for name in DATAMODULES.names():
-        cls = DATAMODULES.get(name)
-        if f"{cls.__module__}.{cls.__qualname__}" == class_path:
-            return name, dict(data.get("init_args") or {})
-    raise GenzooError(f"{config_path} names data {class_path}, which is not a registered dataset; pass --data NAME")
-
-
-def build_datamodule(name: str, init_args: dict[str, Any]) -> Any:
-    """The registered datamodule ``name`` built with those of ``init_args`` it accepts."""
-    cls = DATAMODULES.get(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    return cls(**{k: v for k, v in init_args.items() if k in accepted})
+# ----- which data a checkpoint belongs to: the run folder knows (genzoo.runs) ----------------------------
 
 
 def resolve_data(checkpoint: Path, data: str | None, root: str | None) -> tuple[str, dict[str, Any]]:

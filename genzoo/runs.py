@@ -1,0 +1,185 @@
+"""Run folders: ``<root>/<model>-<data>/version_N/`` and everything that finds, claims, resumes or cleans one.
+
+A run folder holds ``config.yaml`` (the complete config), ``metrics.csv``, ``checkpoints/last.ckpt``
+(written atomically at the end of every epoch, so a killed run loses at most the epoch it was in) and
+``images/``. ``genzoo fit ... --ckpt_path last`` continues the newest run of that model and data under
+the root, in its own folder, from its ``last.ckpt``: epoch, step, optimizers, schedulers, moving
+averages and random-number states. A run that fails before its first checkpoint leaves no folder behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from genzoo.atomic import atomic_path
+from genzoo.errors import GenzooError
+from genzoo.registry import DATAMODULES, load_all
+
+RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
+LAST_CHECKPOINT = "last.ckpt"
+RESUME = "last"  # the --ckpt_path value that means "the newest run's last.ckpt"
+
+# The folder this process created for its run (rank 0 only), so a failure can take it back.
+_claimed: Path | None = None
+
+
+def class_path(obj: type) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def import_class(path: str) -> type:
+    """``package.module.Name`` -> the class."""
+    module, _, name = path.rpartition(".")
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+# ----- version folders -------------------------------------------------------------------------------
+def versions(root: Path, name: str) -> list[int]:
+    """The N of every ``version_N`` folder under root/name, ascending."""
+    found = (p.name.split("_", 1)[1] for p in (Path(root) / name).glob("version_*"))
+    return sorted(int(v) for v in found if v.isdigit())
+
+
+def run_dir(root: Path, name: str, version: int) -> Path:
+    return Path(root) / name / f"version_{version}"
+
+
+def next_run_version(root: Path, name: str) -> int:
+    """The first unused version_N under root/name, created now (shared by DDP ranks through the environment)."""
+    global _claimed
+    if os.environ.get(RUN_VERSION_ENV):
+        return int(os.environ[RUN_VERSION_ENV])
+    version = max(versions(root, name), default=-1) + 1
+    folder = run_dir(root, name, version)
+    folder.mkdir(parents=True, exist_ok=True)  # claim it now, before another run can
+    _claimed = folder
+    os.environ[RUN_VERSION_ENV] = str(version)
+    return version
+
+
+def join_run(version: int) -> None:
+    """Make this process (and its DDP workers) log into the existing ``version_<version>`` (a resumed run)."""
+    os.environ[RUN_VERSION_ENV] = str(version)
+
+
+def latest_checkpoint(root: Path, name: str) -> tuple[int, Path] | None:
+    """(version, path) of the newest run under root/name that has a ``last.ckpt``; None if none has."""
+    for version in reversed(versions(root, name)):
+        path = run_dir(root, name, version) / "checkpoints" / LAST_CHECKPOINT
+        if path.is_file():
+            return version, path
+    return None
+
+
+def discard_failed_run() -> Path | None:
+    """Remove the run folder this process created if it holds no checkpoint; returns it if removed.
+
+    A run that stopped before its first checkpoint (a bad value found late, a crash, Ctrl-C in the first
+    epoch) leaves nothing worth keeping, and an empty ``version_N`` would make the next run ``version_N+1``,
+    so that the paths in the README and in the user's notes no longer match.
+    """
+    global _claimed
+    folder, _claimed = _claimed, None
+    if folder is None or not folder.is_dir() or any(folder.rglob("*.ckpt")):
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    if os.environ.get(RUN_VERSION_ENV) == folder.name.split("_", 1)[1]:
+        del os.environ[RUN_VERSION_ENV]
+    return folder
+
+
+# ----- a run's recorded config -----------------------------------------------------------------------
+def run_config_path(checkpoint: Path) -> Path | None:
+    """The config.yaml LightningCLI saved for the run that wrote ``checkpoint`` (run/checkpoints/x.ckpt)."""
+    checkpoint = Path(checkpoint)
+    for folder in (checkpoint.parent.parent, checkpoint.parent):
+        if (folder / "config.yaml").is_file():
+            return folder / "config.yaml"
+    return None
+
+
+def data_from_run(checkpoint: Path) -> tuple[str, dict[str, Any]] | None:
+    """(registered data name, init args) recorded in the run's config.yaml, or None if not recorded."""
+    import yaml
+
+    config_path = run_config_path(checkpoint)
+    if config_path is None:
+        return None
+    config = yaml.safe_load(config_path.read_text()) or {}
+    data = config.get("data") or {}
+    recorded = data.get("class_path") if isinstance(data, dict) else None
+    if not recorded:
+        return None
+    load_all()
+    for name in DATAMODULES.names():
+        if class_path(DATAMODULES.get(name)) == recorded:
+            return name, dict(data.get("init_args") or {})
+    raise GenzooError(f"{config_path} names data {recorded}, which is not a registered dataset; pass --data NAME")
+
+
+def build_datamodule(name: str, init_args: dict[str, Any]) -> Any:
+    """The registered datamodule ``name`` built with those of ``init_args`` it accepts."""
+    cls = DATAMODULES.get(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**{k: v for k, v in init_args.items() if k in accepted})
+
+
+# ----- writing checkpoints ---------------------------------------------------------------------------
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written whole or not at all: a kill or a full disk during the write keeps the old file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        import torch
+
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+def last_checkpoint_callback(folder: Path) -> pl.Callback:
+    """Writes ``folder/last.ckpt`` at the end of every epoch (and when a time limit stops the run)."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    # One file, overwritten in place (atomically): save_top_k=1 without a monitor keeps the newest only,
+    # and without the version counter a resumed run overwrites last.ckpt instead of writing last-v1.ckpt.
+    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+
+
+class RunGuard(pl.Callback):
+    """Notes why a run stopped, for the CLI: Lightning turns Ctrl-C into ``sys.exit(1)`` with no message."""
+
+    interrupted = False
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            RunGuard.interrupted = True
+
+
+# ----- metrics.csv that a resumed run continues -----------------------------------------------------
+class AppendingExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer deletes an existing metrics.csv; a resumed run appends to its own instead."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+                self.metrics_keys = next(csv.reader(file), [])  # new keys later rewrite the header
+
+
+class RunCSVLogger(CSVLogger):
+    """CSVLogger writing ``metrics.csv`` into the run folder, continuing the file of a resumed run."""
+
+    @property
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
+        return self._experiment
