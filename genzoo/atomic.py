@@ -1,6 +1,6 @@
-"""Files written whole or not at all: every output of genzoo (caches, checkpoint evaluations, sample files,
-benchmark reports) is written to a temporary file beside its target and moved into place, so an
-interrupted run never leaves half a file and never damages the one already there."""
+"""Files written whole or not at all: every output of genzoo (caches, checkpoints, checkpoint evaluations,
+sample files, benchmark reports) is written to a temporary file beside its target and moved into place,
+so an interrupted run never leaves half a file and never damages the one already there."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from genzoo.errors import GenzooError
 
 
 def _current_umask() -> int:
@@ -23,27 +25,46 @@ UMASK = _current_umask()
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, allow_empty: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` to write; on success it replaces ``path``, on error it goes.
 
     The file gets the permissions of any new file (0o666 less the umask), not the owner-only 0o600 of
     ``tempfile.mkstemp``, so a cache or a result stays readable to whoever can read its folder.
+
+    A writer that left the temporary file empty (one that wrote somewhere else, e.g. numpy adding its own
+    suffix) is an error unless ``allow_empty``: an empty file never replaces a good one. A failed write
+    (a full disk, a read-only folder) is reported as a GenzooError naming the file, which is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        os.close(fd)
+    except OSError as err:
+        raise write_error(path, err, existed) from None
     tmp = Path(name)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as err:
+            raise write_error(path, err, existed) from None
+        if not allow_empty and tmp.stat().st_size == 0:
+            raise RuntimeError(f"writing {path} produced an empty file; {path} was left as it was")
         os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def write_error(path: Path, err: OSError, existed: bool) -> GenzooError:
+    """The one-line report of a write that failed: what, why, and that nothing was damaged."""
+    kept = "the previous file is kept" if existed else "nothing was written"
+    return GenzooError(f"could not write {path} ({err.strerror or err}); {kept}")
+
+
 def write_text_atomic(text: str, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
+    with atomic_path(path, allow_empty=not text) as tmp:
         tmp.write_text(text)
 
 

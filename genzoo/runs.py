@@ -1,7 +1,10 @@
-"""Run folders: ``<root>/<model>-<data>/version_N/``, the loggers that write them, and reading them back.
+"""Run folders: ``<root>/<model>-<data>/version_N/`` and everything that finds, claims, resumes or cleans one.
 
-Every ``genzoo fit`` gets its own version folder (config.yaml, metrics, checkpoints, images); bench,
-eval and edit read what a run left there.
+A run folder holds ``config.yaml`` (the complete config), ``metrics.csv``, ``checkpoints/last.ckpt``
+(written atomically at the end of every epoch, so a killed run loses at most the epoch it was in) and
+``images/``. ``genzoo fit ... --ckpt_path last`` continues the newest run of that model and data under
+the root, in its own folder, from its ``last.ckpt``: epoch, step, optimizers, schedulers, moving
+averages and random-number states. A run that fails before its first checkpoint leaves no folder behind.
 """
 
 from __future__ import annotations
@@ -11,62 +14,92 @@ import csv
 import inspect
 import netrc
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from genzoo.atomic import atomic_path
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.registry import DATAMODULES
 
 RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
+LAST_CHECKPOINT = "last.ckpt"
+RESUME = "last"  # the --ckpt_path value that means "the newest run's last.ckpt"
+
+# The folder this process created for its run (rank 0 only), so a failure can take it back.
+_claimed: Path | None = None
 
 
-def read_metrics_csv(path: Path) -> list[dict[str, float]]:
-    """Rows of a CSVLogger metrics.csv, empty cells dropped, values as floats."""
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+def import_class(path: str) -> type:
+    """``package.module.Name`` -> the class."""
+    module, _, name = path.rpartition(".")
+    return getattr(__import__(module, fromlist=[name]), name)
 
 
-def configure_wandb_offline() -> None:
-    """wandb must work without an account: offline unless the user configured it."""
-    if "WANDB_MODE" in os.environ or "WANDB_API_KEY" in os.environ:
-        return
-    try:
-        if netrc.netrc().authenticators("api.wandb.ai"):
-            return
-    except (OSError, netrc.NetrcParseError):
-        pass
-    os.environ["WANDB_MODE"] = "offline"
+# ----- version folders -------------------------------------------------------------------------------
+def versions(root: Path, name: str) -> list[int]:
+    """The N of every ``version_N`` folder under root/name, ascending."""
+    found = (p.name.split("_", 1)[1] for p in (Path(root) / name).glob("version_*"))
+    return sorted(int(v) for v in found if v.isdigit())
+
+
+def run_dir(root: Path, name: str, version: int) -> Path:
+    return Path(root) / name / f"version_{version}"
 
 
 def next_run_version(root: Path, name: str) -> int:
-    """The first unused version_N under root/name (shared by DDP ranks through the environment)."""
+    """The first unused version_N under root/name, created now (shared by DDP ranks through the environment)."""
+    global _claimed
     if os.environ.get(RUN_VERSION_ENV):
         return int(os.environ[RUN_VERSION_ENV])
-    existing = [int(p.name.split("_")[1]) for p in (root / name).glob("version_*") if p.name.split("_")[1].isdigit()]
-    version = max(existing, default=-1) + 1
-    (root / name / f"version_{version}").mkdir(parents=True, exist_ok=True)  # claim it now
+    version = max(versions(root, name), default=-1) + 1
+    folder = run_dir(root, name, version)
+    folder.mkdir(parents=True, exist_ok=True)  # claim it now, before another run can
+    _claimed = folder
     os.environ[RUN_VERSION_ENV] = str(version)
     return version
 
 
-def build_logger(choice: str, root: Path, name: str) -> Any:
-    """A logger writing into root/name/version_N, the run folder."""
-    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
-
-    version = next_run_version(root, name)
-    if choice == "tensorboard":
-        return TensorBoardLogger(save_dir=root, name=name, version=version, default_hp_metric=False)
-    if choice == "wandb":
-        configure_wandb_offline()
-        run_dir = root / name / f"version_{version}"
-        return WandbLogger(save_dir=str(run_dir), project="genzoo", name=f"{name}-v{version}")
-    return CSVLogger(save_dir=root, name=name, version=version)
+def join_run(version: int) -> None:
+    """Make this process (and its DDP workers) log into the existing ``version_<version>`` (a resumed run)."""
+    os.environ[RUN_VERSION_ENV] = str(version)
 
 
+def latest_checkpoint(root: Path, name: str) -> tuple[int, Path] | None:
+    """(version, path) of the newest run under root/name that has a ``last.ckpt``; None if none has."""
+    for version in reversed(versions(root, name)):
+        path = run_dir(root, name, version) / "checkpoints" / LAST_CHECKPOINT
+        if path.is_file():
+            return version, path
+    return None
+
+
+def discard_failed_run() -> Path | None:
+    """Remove the run folder this process created if it holds no checkpoint; returns it if removed.
+
+    A run that stopped before its first checkpoint (a bad value found late, a crash, Ctrl-C in the first
+    epoch) leaves nothing worth keeping, and an empty ``version_N`` would make the next run ``version_N+1``,
+    so that the paths in the README and in the user's notes no longer match.
+    """
+    global _claimed
+    folder, _claimed = _claimed, None
+    if folder is None or not folder.is_dir() or any(folder.rglob("*.ckpt")):
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    if os.environ.get(RUN_VERSION_ENV) == folder.name.split("_", 1)[1]:
+        del os.environ[RUN_VERSION_ENV]
+    return folder
+
+
+# ----- a run's recorded config -----------------------------------------------------------------------
 def run_config_path(checkpoint: Path) -> Path | None:
     """The config.yaml LightningCLI saved for the run that wrote ``checkpoint`` (run/checkpoints/x.ckpt)."""
+    checkpoint = Path(checkpoint)
     for folder in (checkpoint.parent.parent, checkpoint.parent):
         if (folder / "config.yaml").is_file():
             return folder / "config.yaml"
@@ -82,13 +115,20 @@ def data_from_run(checkpoint: Path) -> tuple[str, dict[str, Any]] | None:
         return None
     config = yaml.safe_load(config_path.read_text()) or {}
     data = config.get("data") or {}
-    class_path = data.get("class_path") if isinstance(data, dict) else None
-    if not class_path:
+    recorded = data.get("class_path") if isinstance(data, dict) else None
+    if not recorded:
         return None
-    name = DATAMODULES.name_for_path(class_path)
+    name = DATAMODULES.name_for_path(recorded)
     if name is not None:
         return name, dict(data.get("init_args") or {})
-    raise GenzooError(f"{config_path} names data {class_path}, which is not a registered dataset; pass --data NAME")
+    raise GenzooError(f"{config_path} names data {recorded}, which is not a registered dataset; pass --data NAME")
+
+
+def build_datamodule(name: str, init_args: dict[str, Any]) -> Any:
+    """The registered datamodule ``name`` built with those of ``init_args`` it accepts."""
+    cls = DATAMODULES.get(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**{k: v for k, v in init_args.items() if k in accepted})
 
 
 def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str], prog: str = "genzoo edit") -> Any:
@@ -114,3 +154,99 @@ def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str], prog: 
     except argparse.ArgumentError as err:
         raise GenzooError(condense_argument_error(str(err)).replace("genzoo fit", prog)) from None
     return cls(**cfg.data.as_dict())
+
+
+def read_metrics_csv(path: Path) -> list[dict[str, float]]:
+    """Rows of a CSVLogger metrics.csv, empty cells dropped, values as floats."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
+# ----- loggers ---------------------------------------------------------------------------------------
+LOGGER_CLASSES = {
+    "csv": "pytorch_lightning.loggers.CSVLogger",
+    "tensorboard": "pytorch_lightning.loggers.TensorBoardLogger",
+    "wandb": "pytorch_lightning.loggers.WandbLogger",
+}
+
+
+def configure_wandb_offline() -> None:
+    """wandb must work without an account: offline unless the user configured it."""
+    if "WANDB_MODE" in os.environ or "WANDB_API_KEY" in os.environ:
+        return
+    try:
+        if netrc.netrc().authenticators("api.wandb.ai"):
+            return
+    except (OSError, netrc.NetrcParseError):
+        pass
+    os.environ["WANDB_MODE"] = "offline"
+
+
+def build_logger(choice: str, root: Path, name: str) -> list[Any]:
+    """Loggers writing into root/name/version_N, the run folder: CSV always (metrics.csv, which bench and
+    the docs rely on), first, so that the trainer's log_dir (config.yaml, checkpoints) is the run folder;
+    then TensorBoard or wandb if chosen."""
+    from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger  # wandb is slow to import: only here
+
+    version = next_run_version(root, name)
+    loggers: list[Any] = [RunCSVLogger(save_dir=root, name=name, version=version)]
+    if choice == "tensorboard":
+        loggers.append(TensorBoardLogger(save_dir=root, name=name, version=version, default_hp_metric=False))
+    if choice == "wandb":
+        configure_wandb_offline()
+        folder = run_dir(root, name, version)
+        loggers.append(WandbLogger(save_dir=str(folder), project="genzoo", name=f"{name}-v{version}"))
+    return loggers
+
+
+# ----- writing checkpoints ---------------------------------------------------------------------------
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written whole or not at all: a kill or a full disk during the write keeps the old file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        import torch
+
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+def last_checkpoint_callback(folder: Path) -> pl.Callback:
+    """Writes ``folder/last.ckpt`` at the end of every epoch (and when a time limit stops the run)."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    # One file, overwritten in place (atomically): save_top_k=1 without a monitor keeps the newest only,
+    # and without the version counter a resumed run overwrites last.ckpt instead of writing last-v1.ckpt.
+    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+
+
+class RunGuard(pl.Callback):
+    """Notes why a run stopped, for the CLI: Lightning turns Ctrl-C into ``sys.exit(1)`` with no message."""
+
+    interrupted = False
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            RunGuard.interrupted = True
+
+
+# ----- metrics.csv that a resumed run continues -----------------------------------------------------
+class AppendingExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer deletes an existing metrics.csv; a resumed run appends to its own instead."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+                self.metrics_keys = next(csv.reader(file), [])  # new keys later rewrite the header
+
+
+class RunCSVLogger(CSVLogger):
+    """CSVLogger writing ``metrics.csv`` into the run folder, continuing the file of a resumed run."""
+
+    @property
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
+        return self._experiment

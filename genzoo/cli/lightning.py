@@ -13,32 +13,58 @@ import argparse
 import inspect
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from pytorch_lightning.callbacks import ProgressBar, TQDMProgressBar
-from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
+from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
+from genzoo import runs
 from genzoo.callbacks import ThroughputMonitor
+from genzoo.checks import (
+    DATA_RANGES,
+    MODEL_RANGES,
+    check_checkpoint_file,
+    check_checkpoint_fits,
+    check_trainer,
+    check_values,
+)
 from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import LIGHTNING_COMMANDS
 from genzoo.datamodules.base import InMemoryImageDataModule
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
-from genzoo.runs import build_logger, configure_wandb_offline
+from genzoo.runs import LOGGER_CLASSES, RUN_VERSION_ENV, build_logger, configure_wandb_offline
 
 DEFAULT_ROOT_DIR = "runs"
 DEFAULT_SEED = 0
 PROGRESS_BAR_REFRESH = 10  # batches between progress-bar redraws
 
 
+class GenzooSaveConfig(SaveConfigCallback):
+    """Saves config.yaml with the logger the run really used (LightningCLI would record ``logger: null``,
+    since genzoo builds the logger itself), so ``--config config.yaml`` reruns it with the same one."""
+
+    logger_choice = "csv"
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        from jsonargparse import Namespace
+
+        self.config["trainer"]["logger"] = Namespace(
+            class_path=LOGGER_CLASSES[self.logger_choice], init_args=Namespace(save_dir=trainer.default_root_dir)
+        )
+        super().setup(trainer, pl_module, stage)
+
+
 class GenzooCLI(LightningCLI):
-    """LightningCLI with genzoo's run folders, data->model links and a test after fit."""
+    """LightningCLI with genzoo's run folders, value checks, resume, data->model links and a test after fit."""
 
     def __init__(self, logger_choice: str | None, args: list[str], run: bool = True) -> None:
         self.logger_choice = logger_choice
+        self.checkpoint: dict[str, Any] | None = None  # the --ckpt_path checkpoint, read once and checked
         super().__init__(
             GenerativeModule,
             InMemoryImageDataModule,
@@ -46,11 +72,19 @@ class GenzooCLI(LightningCLI):
             subclass_mode_data=True,
             trainer_defaults={"default_root_dir": DEFAULT_ROOT_DIR},
             seed_everything_default=DEFAULT_SEED,  # a default run is reproducible, as its recipe
+            save_config_callback=GenzooSaveConfig,
+            save_config_kwargs={"overwrite": True},  # a resumed run rewrites its own config.yaml
             args=args,
             parser_kwargs={"exit_on_error": False},
             auto_configure_optimizers=False,
             run=run,
         )
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        # No ``predict``: a generative model has nothing to predict from a data set; sample, eval and edit
+        # are the commands that produce its outputs.
+        return {k: v for k, v in LightningCLI.subcommands().items() if k in LIGHTNING_COMMANDS}
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.add_argument(
@@ -63,9 +97,13 @@ class GenzooCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         cfg = self._section()
-        data_cls = _import(cfg["data"]["class_path"])
-        model_cls = _import(cfg["model"]["class_path"])
+        data_cls = runs.import_class(cfg["data"]["class_path"])
+        model_cls = runs.import_class(cfg["model"]["class_path"])
         apply_training_length_default(cfg["trainer"], model_cls)
+        self._take_recorded_logger(cfg["trainer"])
+        check_values("model", cfg["model"].get("init_args"), MODEL_RANGES)
+        check_values("data", cfg["data"].get("init_args"), DATA_RANGES)
+        check_trainer(cfg["trainer"])
         # Data -> model links: the model is told the image shape and label count of its data.
         data_args = cfg["data"].get("init_args")
         if model_cls.needs_labels and data_args and data_args.get("labelled_only", False) is None:
@@ -78,19 +116,80 @@ class GenzooCLI(LightningCLI):
         for key in ("image_shape", "num_classes", "class_names", "multi_label"):
             if key in accepted and hasattr(datamodule, key):
                 init_args[key] = getattr(datamodule, key)
+        self.run_name = f"{MODELS.name_of(model_cls) or model_cls.__name__.lower()}-" + (
+            DATAMODULES.name_of(data_cls) or data_cls.__name__.lower()
+        )
+        if self.subcommand in LIGHTNING_COMMANDS:
+            self._resolve_checkpoint(cfg)
         if self.subcommand in LIGHTNING_COMMANDS and os.environ.get("LOCAL_RANK", "0") == "0":
             # Check (or fetch) the data before any run folder, logger or checkpoint is created, so
             # a missing or corrupt file stops the run with nothing written. DDP workers skip this.
             datamodule.prepare_data()
-        self.run_name = f"{MODELS.name_of(model_cls) or model_cls.__name__.lower()}-" + (
-            DATAMODULES.name_of(data_cls) or data_cls.__name__.lower()
-        )
+
+    def _take_recorded_logger(self, trainer_cfg: Any) -> None:
+        """A config.yaml saved by genzoo names its logger by class (see GenzooSaveConfig): use that choice."""
+        logger = trainer_cfg.get("logger")
+        recorded = getattr(logger, "class_path", None) if logger is not None else None
+        choice = {v: k for k, v in LOGGER_CLASSES.items()}.get(recorded)
+        if choice is not None and getattr(logger.init_args, "version", None) is None:
+            self.logger_choice = self.logger_choice or choice
+            trainer_cfg["logger"] = None
+
+    def _resolve_checkpoint(self, cfg: Any) -> None:
+        """--ckpt_path last: the newest run's last.ckpt (and, for fit, that run's folder); any path: read it."""
+        ckpt_path = cfg.get("ckpt_path")
+        root = Path(cfg["trainer"].get("default_root_dir") or DEFAULT_ROOT_DIR)
+        if ckpt_path == runs.RESUME:
+            found = runs.latest_checkpoint(root, self.run_name)
+            if found is None and self.subcommand == "fit":
+                print(f"genzoo: no {self.run_name} run with a last.ckpt under {root}; starting a new run",
+                      file=sys.stderr)  # fmt: skip
+                cfg["ckpt_path"] = None
+                return
+            if found is None:
+                raise GenzooError(f"--ckpt_path last: no {self.run_name} run with a last.ckpt under {root}")
+            version, ckpt_path = found
+            cfg["ckpt_path"] = str(ckpt_path)
+            if self.subcommand == "fit":
+                runs.join_run(version)  # the resumed run continues in its own folder
+                print(f"genzoo: resuming {ckpt_path.parent.parent}", file=sys.stderr)
+        if ckpt_path is not None and ckpt_path not in ("best", "hpc", "registry"):
+            self.checkpoint = check_checkpoint_file(ckpt_path)
+            self.checkpoint_path = ckpt_path
+
+    def _check_before_run(self) -> None:
+        if self.checkpoint is not None:
+            name = MODELS.name_of(self.model) or type(self.model).__name__.lower()
+            check_checkpoint_fits(self.checkpoint, self.checkpoint_path, name, self.model)
+            self.checkpoint = None  # free the weights: Lightning reads the file itself
+
+    def before_fit(self) -> None:
+        self._check_before_run()
+        datamodule = self.datamodule
+        datamodule.setup("fit")
+        train = datamodule.splits.get("train")
+        size = 0 if train is None else len(train)
+        if size < datamodule.batch_size:
+            raise GenzooError(
+                f"the training split holds {size} image(s), fewer than one batch (--data.batch_size "
+                f"{datamodule.batch_size}), so training would see no batch; use a smaller batch size or more data"
+            )
+
+    def before_validate(self) -> None:
+        self._check_before_run()
+
+    def before_test(self) -> None:
+        self._check_before_run()
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         trainer_cfg = self._get(self.config_init, "trainer", default={})
-        if self.logger_choice or trainer_cfg.get("logger") in (None, True):
-            root = Path(trainer_cfg.get("default_root_dir") or DEFAULT_ROOT_DIR)
+        root = Path(trainer_cfg.get("default_root_dir") or DEFAULT_ROOT_DIR)
+        custom_logger = not (self.logger_choice or trainer_cfg.get("logger") in (None, True))
+        if not custom_logger:
             kwargs["logger"] = build_logger(self.logger_choice or "csv", root, self.run_name)
+        GenzooSaveConfig.logger_choice = self.logger_choice or "csv"
+        if custom_logger:  # the user's own logger object: record what they gave (LightningCLI's default)
+            self.save_config_callback = SaveConfigCallback
         if trainer_cfg.get("strategy") == "ddp" and getattr(self.model, "multi_phase", False):
             # Multi-optimizer models leave some parameters without gradient in some phases;
             # plain DDP stops on that, so give the user the variant that works.
@@ -103,7 +202,16 @@ class GenzooCLI(LightningCLI):
             callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_BAR_REFRESH))
         if not any(isinstance(c, ThroughputMonitor) for c in callbacks):
             callbacks.append(ThroughputMonitor())
+        has_last = any(isinstance(c, ModelCheckpoint) and c.filename == "last" for c in callbacks)
+        if trainer_cfg.get("enable_checkpointing") is not False and not has_last:
+            # In the run folder whatever the logger (wandb would put them under its own run id);
+            # a logger object of the user's own decides the folder itself.
+            folder = None if custom_logger else runs.run_dir(root, self.run_name, int(os.environ[RUN_VERSION_ENV]))
+            callbacks.append(runs.last_checkpoint_callback(folder and folder / "checkpoints"))
+        callbacks.append(runs.RunGuard())
         kwargs["callbacks"] = callbacks
+        plugins = list(trainer_cfg.get("plugins") or [])
+        kwargs["plugins"] = [*plugins, runs.AtomicCheckpointIO()]
         return super().instantiate_trainer(**kwargs)
 
     def after_fit(self) -> None:
@@ -128,11 +236,6 @@ def apply_training_length_default(trainer_cfg: Any, model_cls: type) -> None:
         trainer_cfg["max_epochs"] = getattr(model_cls, "default_max_epochs", None)
 
 
-def _import(path: str) -> type:
-    module, _, name = path.rpartition(".")
-    return getattr(__import__(module, fromlist=[name]), name)
-
-
 def configure(argv: list[str]) -> Any:
     """Parse ``genzoo fit ARGV`` and build its model, data and trainer without training (tools, tests).
 
@@ -148,7 +251,15 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
     # We hand LightningCLI the rewritten arguments on purpose; sys.argv stays intact for DDP workers.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     try:
-        GenzooCLI(logger_choice, args)
+        try:
+            GenzooCLI(logger_choice, args)
+        except BaseException:
+            runs.discard_failed_run()
+            raise
+    except SystemExit:
+        if runs.RunGuard.interrupted:
+            raise KeyboardInterrupt from None  # Lightning's sys.exit(1) after Ctrl-C: say so, exit 130
+        raise
     except argparse.ArgumentError as err:
         raise GenzooError(condense_argument_error(str(err))) from None
     except ValueError as err:

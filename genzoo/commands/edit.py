@@ -12,9 +12,11 @@ from typing import Any
 
 import torch
 
+from genzoo.checks import check_output_file
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.commands.sample import write_images
 from genzoo.errors import GenzooError
+from genzoo.registry import MODELS
 from genzoo.runs import build_data_from_flags
 
 
@@ -55,14 +57,19 @@ def edit_command(argv: list[str]) -> int:
     parser.add_argument("--max-images", type=positive_int, default=5000, help="images per group for the direction")
     parser.add_argument("--seed", type=int, default=0, help="which source images are picked (default 0)")
     args, data_flags = parser.parse_known_args(argv)
-    if args.out.suffix.lower() != ".png":
-        raise GenzooError(f"--out {args.out}: the strip is written as .png")
+    check_output_file(args.out, "--out", (".png",))
 
     from genzoo.edit import attribute_direction, edit_strip, parse_edit
     from genzoo.models.base import load_model
     from genzoo.viz import to_unit_float
 
     model = load_model(args.ckpt)
+    if not model.has_encoder:
+        name = MODELS.name_of(model) or type(model).__name__
+        raise GenzooError(
+            f"genzoo edit needs a model that encodes images; {args.ckpt} is a {name}, which only decodes "
+            "(use a checkpoint of ae, vae, cvae, aae, aegan or alae)"
+        )
     dm = build_data_from_flags(Path(args.ckpt), args.data, data_flags)
     if tuple(dm.image_shape) != tuple(model.image_shape):
         raise GenzooError(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.atomic import write_json_atomic
+from genzoo.checks import check_output_file
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.errors import GenzooError
 
@@ -102,13 +103,16 @@ def evaluate_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.ckpt.is_file():
         raise GenzooError(f"checkpoint {args.ckpt} does not exist; give the path of a .ckpt file from a run folder")
+    out = args.out or args.ckpt.with_suffix(".eval.json")
+    check_output_file(out, "--out")  # before minutes of computing, not after
+    if args.samples_png is not None:
+        check_output_file(args.samples_png, "--samples-png", (".png",))
     settings = eval_settings(args)
 
     from genzoo.metrics.evaluation import Evaluator
 
     evaluator = Evaluator(settings, log=lambda message: print(message, file=sys.stderr, flush=True))
     result = evaluator.evaluate(args.ckpt, args.data, args.data_root, args.samples_png)
-    out = args.out or args.ckpt.with_suffix(".eval.json")
     write_json_atomic(result, out)
     print(json.dumps(result, indent=2))
     print(f"wrote {out}", file=sys.stderr)

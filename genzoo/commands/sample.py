@@ -13,26 +13,58 @@ import numpy as np
 import torch
 
 from genzoo.atomic import atomic_path
+from genzoo.checks import check_output_file
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.errors import GenzooError
 
 OUTPUT_SUFFIXES = (".png", ".npz")
 
 
+MAX_OUTPUT_BYTES = 2 * 2**30  # what one output file may hold (uint8 pixels): far beyond any grid worth viewing
+SAMPLE_CHUNK = 4096  # images decoded at once: bounds the float memory of a large --num
+
+
 def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> None:
-    """Write images in [0, 1] as a .png grid (``nrow`` per row, default square) or .npz array, atomically."""
+    """Write images in [0, 1] (or uint8) as a .png grid (``nrow`` per row, default square) or .npz array,
+    atomically. The suffix is matched in any case (``S.PNG`` is a PNG)."""
     from genzoo.viz import save_png, to_uint8
 
     with atomic_path(out) as tmp:
-        if out.suffix == ".png":
-            save_png(images, tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
+        if out.suffix.lower() == ".png":
+            floats = images.float().div(255) if images.dtype == torch.uint8 else images
+            save_png(floats, tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
         else:
-            np.savez_compressed(tmp, images=to_uint8(images).cpu().numpy())
+            pixels = images if images.dtype == torch.uint8 else to_uint8(images)
+            with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a name ending otherwise
+                np.savez_compressed(f, images=pixels.cpu().numpy())
 
 
 def check_output_path(out: Path) -> None:
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise GenzooError(f"--out {out}: unsupported suffix {out.suffix or '(none)'!r}; use .png or .npz")
+    check_output_file(out, "--out", OUTPUT_SUFFIXES)
+
+
+def check_sample_size(num: int, image_shape: tuple[int, ...]) -> None:
+    """Refuse a --num whose output would not fit in one file, saying how large it would be."""
+    size = num * math.prod(image_shape)
+    if size > MAX_OUTPUT_BYTES:
+        most = MAX_OUTPUT_BYTES // math.prod(image_shape)
+        raise GenzooError(
+            f"--num {num}: {size / 2**30:.1f} GiB of {'x'.join(map(str, image_shape))} images, more than the "
+            f"{MAX_OUTPUT_BYTES / 2**30:.0f} GiB one output file may hold; use --num {most} or less (and several runs)"
+        )
+
+
+def sample_images(model, num: int, generator: torch.Generator, y: torch.Tensor | None) -> torch.Tensor:
+    """``num`` samples as uint8, decoded in chunks so that a large --num never holds them all as floats."""
+    from genzoo.viz import to_uint8
+
+    if num <= SAMPLE_CHUNK:  # one call: the same images as model.sample(num) for a given seed
+        return to_uint8(model.sample(num, generator=generator, y=y)).cpu()
+    chunks = []
+    for start in range(0, num, SAMPLE_CHUNK):
+        part = None if y is None else y[start : start + SAMPLE_CHUNK]
+        chunks.append(to_uint8(model.sample(min(SAMPLE_CHUNK, num - start), generator=generator, y=part)).cpu())
+    return torch.cat(chunks)
 
 
 def conditions_for(model, spec: str | None, unset: str, n: int, generator: torch.Generator) -> torch.Tensor | None:
@@ -68,9 +100,9 @@ def sample_command(argv: list[str]) -> int:
     from genzoo.models.base import load_model
 
     model = load_model(args.ckpt)
+    check_sample_size(args.num, model.image_shape)
     generator = torch.Generator().manual_seed(args.seed)
     y = conditions_for(model, args.cond, args.unset, args.num, generator)
-    images = model.sample(args.num, generator=generator, y=y)
-    write_images(images, args.out)
+    write_images(sample_images(model, args.num, generator, y), args.out)
     print(f"wrote {args.num} samples to {args.out}")
     return 0

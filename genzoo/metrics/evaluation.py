@@ -15,7 +15,6 @@ features of each extractor between checkpoints, so a benchmark computes them onc
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from genzoo.metrics.protocol import protocol_card
 from genzoo.metrics.reconstruction import reconstruction_metrics
 from genzoo.metrics.sample_quality import fid_kid
 from genzoo.registry import DATAMODULES
-from genzoo.runs import data_from_run
+from genzoo.runs import build_datamodule, data_from_run
 from genzoo.viz import save_png, to_uint8, to_unit_float
 
 MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
@@ -68,12 +67,7 @@ class EvalSettings:
     device: str = "cpu"
 
 
-# ----- which data a checkpoint belongs to ----------------------------------------------------------
-def build_datamodule(name: str, init_args: dict[str, Any]) -> Any:
-    """The registered datamodule ``name`` built with those of ``init_args`` it accepts."""
-    cls = DATAMODULES.get(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    return cls(**{k: v for k, v in init_args.items() if k in accepted})
+# ----- which data a checkpoint belongs to: the run folder knows (genzoo.runs) ----------------------------
 
 
 def resolve_data(checkpoint: Path, data: str | None, root: str | None) -> tuple[str, dict[str, Any]]:

@@ -212,10 +212,43 @@ class GenerativeModule(pl.LightningModule):
         """Log training losses every ``--trainer.log_every_n_steps`` batches only: logging costs speed.
 
         Skipping here, not only in Lightning's logger, also spares the host sync of each logged tensor.
+        Every step also notes, on the device, whether each term is finite (no host sync); the notes are
+        read when logging and before each checkpoint, so a diverged run stops before it can overwrite
+        the last good checkpoint with NaN weights.
         """
+        finite = torch.isfinite(torch.stack([v.detach().float() for v in values.values()]))
+        if self._finite is None or self._finite[0] != list(values):
+            self._finite = (list(values), finite)
+        else:
+            self._finite = (self._finite[0], self._finite[1] & finite)
         every = self.trainer.log_every_n_steps if self._trainer is not None else 1
         if batch_idx % max(1, every) == 0:
+            self.check_finite()
             self.log_dict({f"train/{k}": v.detach() for k, v in values.items()}, on_step=True, on_epoch=False)
+
+    _finite: tuple[list[str], torch.Tensor] | None = None
+
+    def check_finite(self) -> None:
+        """Stop the run with one line if a loss term has been NaN or infinite since the last check."""
+        if self._finite is None or bool(self._finite[1].all()):
+            return
+        names, finite = self._finite
+        term = names[int((~finite).nonzero()[0])]
+        callback = self.trainer.checkpoint_callback
+        last = Path(callback.dirpath) / "last.ckpt" if callback is not None and callback.dirpath else None
+        kept = f"the last good checkpoint {last} is kept" if last and last.is_file() else "no checkpoint was written"
+        raise GenzooError(
+            f"{MODELS.name_of(self) or type(self).__name__} diverged: loss term '{term}' became non-finite "
+            f"by step {self.trainer.global_step}; {kept}; lower --model.lr or check the data"
+        )
+
+    # Checkpoints are written after validation (or at the end of the epoch when there is none): check first.
+    def on_validation_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.check_finite()
+
+    def on_train_epoch_end(self) -> None:
+        self.check_finite()
 
     # ----- evaluation shared by every model ------------------------------------------------------
     def _recon_error(self, batch: Any, stage: str) -> None:
@@ -249,8 +282,10 @@ class GenerativeModule(pl.LightningModule):
         # seed_everything gives every DDP rank the same seed (so does the CLI: workers inherit rank 0's).
         # The parameters are broadcast from rank 0 anyway, but the noise is not: without an offset every
         # rank would draw the same z, and a GAN's 2 x B codes per step would hold only B distinct ones.
+        # A resumed run (global_step > 0) gets fresh streams too, not those of its first epoch again.
         if self.trainer.world_size > 1:
-            torch.manual_seed((torch.initial_seed() + self.trainer.global_rank) % 2**63)
+            offset = self.trainer.global_rank + 1_000_003 * self.trainer.global_step
+            torch.manual_seed((torch.initial_seed() + offset) % 2**63)
 
     def configure_callbacks(self) -> list[pl.Callback]:
         # The per-epoch figures are drawn by the latent toolkit's callback (genzoo.latent.callback), so that
@@ -266,8 +301,15 @@ class GenerativeModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Remember which registered model wrote this, so `genzoo sample --ckpt` can rebuild it.
         checkpoint["genzoo_model"] = MODELS.name_of(self)
+        # Lightning keeps epoch, step, optimizers and schedulers; the random streams (noise, shuffling)
+        # are ours to keep, so a resumed run draws what the uninterrupted one would have drawn.
+        checkpoint["genzoo_rng"] = rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Resuming a fit (a trainer is attached; `genzoo sample` loads without one): continue the random
+        # streams where the checkpoint left them.
+        if self._trainer is not None and "genzoo_rng" in checkpoint:
+            restore_rng_states(checkpoint["genzoo_rng"])
         # A checkpoint written before its model kept moving averages has none: start them from the
         # trained weights, so old checkpoints load and sample exactly as they did.
         state = checkpoint.get("state_dict", {})
@@ -280,6 +322,34 @@ class GenerativeModule(pl.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return adam(self.parameters(), lr=self.lr)
+
+
+def rng_states() -> dict[str, Any]:
+    """The state of every random stream a run draws from: Python, numpy, torch (CPU and CUDA)."""
+    import random
+
+    import numpy as np
+
+    # Tensors and plain Python values only: Lightning resumes with torch.load(weights_only=True).
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    states: dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    states["numpy"] = (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached))
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    import random
+
+    import numpy as np
+
+    random.setstate(states["python"])
+    kind, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(states["torch"].cpu())
+    if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def adam(
@@ -303,16 +373,10 @@ RETIRED_HPARAMS = frozenset({"log_every_n_steps"})
 
 def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
     """Rebuild any genzoo model from a checkpoint file."""
-    path = Path(path)
-    if not path.is_file():
-        raise GenzooError(f"checkpoint {path} does not exist; give the path of a .ckpt file from a run folder")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # pickle/zip errors come in many types; all mean the same to the user
-        raise GenzooError(f"checkpoint {path} cannot be read ({type(err).__name__}); is it a .ckpt file?") from None
-    name = checkpoint.get("genzoo_model") if isinstance(checkpoint, dict) else None
-    if name is None:
-        raise GenzooError(f"checkpoint {path} was not written by genzoo (no 'genzoo_model' entry)")
+    from genzoo.checks import check_checkpoint_file
+
+    checkpoint = check_checkpoint_file(path, "checkpoint")
+    name = checkpoint["genzoo_model"]
     hparams = checkpoint.get("hyper_parameters") or {}
     if RETIRED_HPARAMS & hparams.keys():
         # An older genzoo saved arguments that no longer exist; drop them and load from memory.

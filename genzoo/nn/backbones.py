@@ -80,15 +80,28 @@ def conv_levels(size: int) -> int:
     return levels
 
 
+def halvings_of(side: int) -> int:
+    """How many times ``side`` can be halved exactly."""
+    count = 0
+    while side > 1 and side % 2 == 0:
+        side //= 2
+        count += 1
+    return count
+
+
 class ConvEncoder(nn.Module):
     def __init__(self, image_shape: ImageShape, widths: Sequence[int], out_dim: int, cond_dim: int = 0):
         super().__init__()
         c, h, w = image_shape
         if h % 2 ** len(widths) or w % 2 ** len(widths):
-            raise GenzooError(
-                f"conv backbone: {h}x{w} images cannot be halved {len(widths)} times; "
-                f"give --model.hidden_dims with fewer levels"
+            halvings = min(halvings_of(h), halvings_of(w))
+            fix = (
+                f"give --model.hidden_dims with at most {halvings} level(s), or an image size divisible by "
+                f"{2 ** len(widths)} (--data.size)"
+                if halvings
+                else f"use an even image size, e.g. --data.size {h + 1 if h % 2 else h}"
             )
+            raise GenzooError(f"conv backbone: {h}x{w} images cannot be halved {len(widths)} times; {fix}")
         chans = [c + cond_dim, *widths]
         self.features = nn.Sequential(*(down_block(a, b) for a, b in zip(chans[:-1], chans[1:])))
         side_h, side_w = h // 2 ** len(widths), w // 2 ** len(widths)

@@ -1,0 +1,235 @@
+"""Value checks, declared once per argument: every ``--model.*``, ``--data.*`` and ``--trainer.*`` value
+and every output path is checked here, before any work, with one error naming the flag, the value and
+what is allowed.
+
+Arguments are declared by name, not per model: the zoo's models share their argument names
+(``latent_dim``, ``lr``, ``hidden_dims`` mean the same everywhere), so a range declared here covers every
+model that has the argument, including models added later.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genzoo.errors import GenzooError
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a number: ``low <= v`` (``low < v`` if ``low_open``), likewise ``high``."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def __contains__(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if self.integer and value != int(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.integer else "a number"
+        low = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
+        high = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
+        return f"{kind} {' and '.join(b for b in (low, high) if b)}".strip()
+
+
+POSITIVE_INT = Range(1, integer=True)
+COUNT = Range(0, integer=True)  # zero allowed
+POSITIVE = Range(0, low_open=True)
+NON_NEGATIVE = Range(0)
+FRACTION = Range(0, 1, high_open=True)
+
+#: --model.NAME -> its allowed values; a list argument (hidden_dims) is checked element by element.
+MODEL_RANGES: dict[str, Range] = {
+    "latent_dim": POSITIVE_INT,
+    "hidden_dims": POSITIVE_INT,
+    "latent_disc_dims": POSITIVE_INT,
+    "w_dim": POSITIVE_INT,
+    "mapping_layers": POSITIVE_INT,
+    "layers_per_level": POSITIVE_INT,
+    "disc_layers": POSITIVE_INT,
+    "noise_dim": COUNT,
+    "r1_every": POSITIVE_INT,
+    "mmd_weight": NON_NEGATIVE,
+    "lr": POSITIVE,
+    "lr_disc": POSITIVE,
+    "lr_gen": POSITIVE,
+    "mapping_lr_mult": POSITIVE,
+    "betas": FRACTION,
+    "ema_decay": FRACTION,
+    "weight_decay": NON_NEGATIVE,
+    "beta": NON_NEGATIVE,
+    "prior_scale": POSITIVE,
+    "r1_gamma": NON_NEGATIVE,
+    "lambda_image_adv": NON_NEGATIVE,
+    "lambda_image_recon": NON_NEGATIVE,
+    "lambda_latent_adv": NON_NEGATIVE,
+    "lambda_latent_recon": NON_NEGATIVE,
+}
+
+#: --data.NAME -> its allowed values.
+DATA_RANGES: dict[str, Range] = {
+    "batch_size": POSITIVE_INT,
+    "num_workers": COUNT,
+    "decode_workers": POSITIVE_INT,
+    "size": Range(4, integer=True),
+    "crop": POSITIVE_INT,
+    "val_fraction": FRACTION,
+    "test_fraction": FRACTION,
+}
+
+#: --trainer.NAME -> its allowed values (max_epochs and devices have extra rules, see check_trainer).
+TRAINER_RANGES: dict[str, Range] = {
+    "min_epochs": COUNT,
+    "accumulate_grad_batches": POSITIVE_INT,
+    "check_val_every_n_epoch": POSITIVE_INT,
+    "log_every_n_steps": POSITIVE_INT,
+    "num_nodes": POSITIVE_INT,
+    "num_sanity_val_steps": Range(-1, integer=True),
+}
+
+
+def check_values(section: str, values: Mapping[str, Any] | None, ranges: Mapping[str, Range]) -> None:
+    """Raise a one-line GenzooError for the first value of ``--section.NAME`` outside its declared range."""
+    for name, value in (values or {}).items():
+        allowed = ranges.get(name)
+        if allowed is None or value is None:
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if item not in allowed:
+                shown = list(value) if isinstance(value, (list, tuple)) else value
+                raise GenzooError(f"--{section}.{name} {shown}: out of range; allowed: {allowed.describe()}")
+
+
+GPU_ACCELERATORS = ("gpu", "cuda")
+
+
+def check_trainer(trainer: Mapping[str, Any]) -> None:
+    """The Trainer flags Lightning itself only reports with a traceback, or not at all."""
+    check_values("trainer", trainer, TRAINER_RANGES)
+    bounded = trainer.get("max_steps", -1) not in (-1, None) or trainer.get("max_time") is not None
+    max_epochs = trainer.get("max_epochs")
+    if max_epochs is not None and not (max_epochs == -1 or max_epochs in POSITIVE_INT):
+        raise GenzooError(f"--trainer.max_epochs {max_epochs}: out of range; allowed: a whole number >= 1 (or -1)")
+    if max_epochs == -1 and not bounded:
+        raise GenzooError(
+            "--trainer.max_epochs -1 trains forever; give a number of epochs >= 1, "
+            "or bound the run with --trainer.max_time DD:HH:MM:SS or --trainer.max_steps N"
+        )
+    devices = trainer.get("devices")
+    if isinstance(devices, int) and not isinstance(devices, bool) and (devices == 0 or devices < -1):
+        raise GenzooError(f"--trainer.devices {devices}: out of range; allowed: a number >= 1, -1 (all) or auto")
+    if isinstance(devices, str) and devices.strip() in ("0", ""):
+        raise GenzooError(f"--trainer.devices {devices!r}: no device selected; allowed: a number >= 1, -1 or auto")
+    accelerator = trainer.get("accelerator")
+    if isinstance(accelerator, str) and accelerator.lower() in GPU_ACCELERATORS:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GenzooError(
+                f"--trainer.accelerator {accelerator}: no GPU is available here; use --trainer.accelerator cpu or auto"
+            )
+
+
+# ----- output files ----------------------------------------------------------------------------------
+def check_output_file(path: Path, flag: str = "--out", suffixes: Iterable[str] | None = None) -> None:
+    """Refuse, before any work, an output that could not be written.
+
+    The suffix is compared case-insensitively. The file's folder must exist (one missing level, such as
+    ``results/new.png`` or ``out/x.png`` beside existing folders, is created; a whole missing tree is
+    refused, since it is most often a typo) and must accept a new file, which is tried for real: write
+    permission bits say nothing about /proc or a read-only mount.
+    """
+    path = Path(path)
+    if suffixes is not None:
+        allowed = tuple(s.lower() for s in suffixes)
+        if path.suffix.lower() not in allowed:
+            raise GenzooError(
+                f"{flag} {path}: unsupported suffix {path.suffix or '(none)'!r}; use {' or '.join(allowed)}"
+            )
+    if path.is_dir():
+        raise GenzooError(f"{flag} {path} is a folder; give a file name inside it")
+    folder = path.parent
+    if not folder.exists():
+        if not folder.parent.is_dir():
+            raise GenzooError(f"{flag} {path}: folder {folder} does not exist; create it first")
+        try:
+            folder.mkdir()
+        except OSError as err:
+            raise GenzooError(f"{flag} {path}: cannot create folder {folder} ({err.strerror})") from None
+    if not folder.is_dir():
+        raise GenzooError(f"{flag} {path}: {folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".tmp-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise GenzooError(f"{flag} {path}: cannot write in {folder} ({err.strerror})") from None
+
+
+def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
+    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated or foreign file."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise GenzooError(f"{flag} {path} does not exist; give the path of a .ckpt file from a run folder")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # pickle/zip errors come in many types; all mean the same to the user
+        raise GenzooError(f"{flag} {path} cannot be read ({type(err).__name__}); is it a whole .ckpt file?") from None
+    if not isinstance(checkpoint, dict) or "genzoo_model" not in checkpoint:
+        raise GenzooError(f"{flag} {path} was not written by genzoo (no 'genzoo_model' entry)")
+    return checkpoint
+
+
+def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model_name: str, model: Any) -> None:
+    """Refuse a checkpoint of another model, or of the same model with other shapes (other data, widths).
+
+    The weights' shapes decide; the message names the image shape when that is what differs (a checkpoint
+    of MNIST given with --data anime), else the first tensor that does not fit.
+    """
+    trained = checkpoint.get("genzoo_model")
+    if trained != model_name:
+        raise GenzooError(
+            f"--ckpt_path {path} holds a {trained} model, not a {model_name}; "
+            f"use --model {trained} or a {model_name} checkpoint"
+        )
+    state = checkpoint.get("state_dict") or {}
+    own = model.state_dict()
+    differ = [
+        f"{key} {tuple(value.shape)} (checkpoint) vs {tuple(own[key].shape)} (now)"
+        for key, value in state.items()
+        if key in own and tuple(own[key].shape) != tuple(value.shape)
+    ]
+    missing = [key for key in own if key not in state and not key.startswith("ema")]
+    if not differ and not missing:
+        return
+    saved_shape = (checkpoint.get("hyper_parameters") or {}).get("image_shape")
+    if saved_shape is not None and tuple(saved_shape) != tuple(model.image_shape):
+        why = f"it was trained on {tuple(saved_shape)} images, the data gives {tuple(model.image_shape)}"
+    else:
+        why = differ[0] if differ else f"it has no weights {missing[0]}"
+    raise GenzooError(
+        f"--ckpt_path {path} does not fit this model and data ({why}); "
+        "use the data and --model.* settings it was trained with"
+    )
+
+
+def normalise(value: Any) -> Any:
+    """Lists and tuples compare equal (a YAML round trip turns one into the other)."""
+    return list(value) if isinstance(value, (list, tuple)) else value
