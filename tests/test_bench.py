@@ -158,3 +158,23 @@ def test_training_summary_and_mean_std() -> None:
     assert summary["images_per_s"] == pytest.approx(200.0) and summary["images_seen"] == 800
     assert summary["epochs"] == 2 and summary["val_recon_mse"] == 0.5
     assert mean_std([1.0, 3.0]) == (2.0, pytest.approx(2**0.5)) and mean_std([None]) is None
+
+
+def test_interrupted_pair_continues_from_its_checkpoint(tmp_path) -> None:
+    """A (model, seed) whose fit was killed after an epoch resumes from last.ckpt instead of starting over."""
+    from genzoo.bench import Benchmark
+
+    spec = BenchSpec(models=["ae"], seeds=[0], max_epochs=2, trainer_args=SUITE["trainer_args"])
+    bench = Benchmark(spec, tmp_path / "out", log=lambda msg: None)
+    root = bench.run_root("ae", 0)
+    root.mkdir(parents=True)
+    # The state a kill leaves: one epoch done and checkpointed, no train.json.
+    interrupted = fit_arguments(
+        BenchSpec(models=["ae"], max_epochs=1, trainer_args=SUITE["trainer_args"]), "ae", 0, root
+    )
+    done = subprocess.run([sys.executable, "-m", "genzoo.cli", *interrupted], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = bench.train("ae", 0)
+    assert "genzoo: resuming" in (root / "fit.log").read_text()
+    assert [p.name for p in (root / "ae-mnist").iterdir()] == ["version_0"]
+    assert record["epochs"] == 2 and record["checkpoint"].endswith("version_0/checkpoints/last.ckpt")
