@@ -1,6 +1,6 @@
 """The ``genzoo`` command line.
 
-``genzoo fit|validate|test|predict`` are LightningCLI subcommands: every Trainer flag, ``--config``
+``genzoo fit|validate|test`` are LightningCLI subcommands: every Trainer flag, ``--config``
 recipes, ``--print_config``, a saved config per run. Before LightningCLI sees the arguments, short names
 are resolved through the registries (``--model vae`` -> ``genzoo.models.vae.VAE``, ``--data mnist``), the
 data defaults to the bundled MNIST, and the datamodule's ``image_shape`` / ``num_classes`` are passed to

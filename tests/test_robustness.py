@@ -365,3 +365,11 @@ def test_disk_full_while_writing_the_decode_cache(tmp_path, capsys, monkeypatch)
     one_line_error(result, "could not write", ".npy", "No space left on device")
     after = {p: p.read_bytes() for p in (tmp_path / "faces").rglob("*") if p.is_file()}
     assert after == before, "a failed cache write left or changed files"
+
+
+def test_cli_reference_lists_every_command():
+    from genzoo.cli import all_commands
+
+    reference = (REPO / "docs" / "cli.md").read_text()
+    missing = [c for c in all_commands() if f"genzoo {c}" not in reference and f"| `{c}`" not in reference]
+    assert not missing, f"docs/cli.md does not document: {missing}"
