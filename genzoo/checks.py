@@ -134,7 +134,7 @@ def check_trainer(trainer: Mapping[str, Any]) -> None:
     if isinstance(devices, int) and not isinstance(devices, bool) and (devices == 0 or devices < -1):
         raise GenzooError(f"--trainer.devices {devices}: out of range; allowed: a number >= 1, -1 (all) or auto")
     if isinstance(devices, str) and devices.strip() in ("0", ""):
-        raise GenzooError(f"--trainer.devices {devices!r}: no device selected; allowed: a number >= 1, -1 or auto")
+        raise GenzooError(f"--trainer.devices {devices}: no device selected; allowed: a number >= 1, -1 or auto")
     accelerator = trainer.get("accelerator")
     if isinstance(accelerator, str) and accelerator.lower() in GPU_ACCELERATORS:
         import torch
@@ -155,14 +155,14 @@ def check_output_file(path: Path, flag: str = "--out", suffixes: Iterable[str] |
     permission bits say nothing about /proc or a read-only mount.
     """
     path = Path(path)
+    if path.is_dir():
+        raise GenzooError(f"{flag} {path} is a folder; give a file name inside it")
     if suffixes is not None:
         allowed = tuple(s.lower() for s in suffixes)
         if path.suffix.lower() not in allowed:
             raise GenzooError(
                 f"{flag} {path}: unsupported suffix {path.suffix or '(none)'!r}; use {' or '.join(allowed)}"
             )
-    if path.is_dir():
-        raise GenzooError(f"{flag} {path} is a folder; give a file name inside it")
     folder = path.parent
     if not folder.exists():
         if not folder.parent.is_dir():
@@ -197,18 +197,22 @@ def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[s
     return checkpoint
 
 
-def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model_name: str, model: Any) -> None:
-    """Refuse a checkpoint of another model, or of the same model with other shapes (other data, widths).
-
-    The weights' shapes decide; the message names the image shape when that is what differs (a checkpoint
-    of MNIST given with --data anime), else the first tensor that does not fit.
-    """
+def check_checkpoint_model(checkpoint: dict[str, Any], path: Path | str, model_name: str) -> None:
+    """Refuse a checkpoint of another model (LightningCLI would quietly train the checkpoint's model)."""
     trained = checkpoint.get("genzoo_model")
     if trained != model_name:
         raise GenzooError(
             f"--ckpt_path {path} holds a {trained} model, not a {model_name}; "
             f"use --model {trained} or a {model_name} checkpoint"
         )
+
+
+def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model: Any) -> None:
+    """Refuse a checkpoint of the same model with other shapes (other data, other widths).
+
+    The weights' shapes decide; the message names the image shape when that is what differs (a checkpoint
+    of MNIST given with --data anime), else the first tensor that does not fit.
+    """
     state = checkpoint.get("state_dict") or {}
     own = model.state_dict()
     differ = [

@@ -166,3 +166,23 @@ def test_suite_model_args_for_all_go_to_the_models_that_take_them() -> None:
     assert model_arguments(spec, "ae") == {"backbone": "conv", "latent_dim": 4}
     assert model_arguments(spec, "vae") == {"backbone": "conv", "latent_dim": 6}  # its own entry wins
     assert model_arguments(spec, "style_alae") == {"latent_dim": 4}  # StyleALAE has no backbone argument
+
+
+def test_interrupted_pair_continues_from_its_checkpoint(tmp_path) -> None:
+    """A (model, seed) whose fit was killed after an epoch resumes from last.ckpt instead of starting over."""
+    from genzoo.bench import Benchmark
+
+    spec = BenchSpec(models=["ae"], seeds=[0], max_epochs=2, trainer_args=SUITE["trainer_args"])
+    bench = Benchmark(spec, tmp_path / "out", log=lambda msg: None)
+    root = bench.run_root("ae", 0)
+    root.mkdir(parents=True)
+    # The state a kill leaves: one epoch done and checkpointed, no train.json.
+    interrupted = fit_arguments(
+        BenchSpec(models=["ae"], max_epochs=1, trainer_args=SUITE["trainer_args"]), "ae", 0, root
+    )
+    done = subprocess.run([sys.executable, "-m", "genzoo.cli", *interrupted], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = bench.train("ae", 0)
+    assert "genzoo: resuming" in (root / "fit.log").read_text()
+    assert [p.name for p in (root / "ae-mnist").iterdir()] == ["version_0"]
+    assert record["epochs"] == 2 and record["checkpoint"].endswith("version_0/checkpoints/last.ckpt")

@@ -52,6 +52,12 @@ def test_recipe_with_overrides_and_tensorboard_logger(tmp_path):
     config = (run / "config.yaml").read_text()
     assert "latent_dim: 4" in config and "backbone: conv" in config and "batch_size: 32" in config
     assert list(run.glob("events.out.tfevents.*"))
+    assert "class_path: pytorch_lightning.loggers.TensorBoardLogger" in config  # the logger it really used
+    assert (run / "metrics.csv").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    # Rerunning the saved config logs to TensorBoard again, into the next run folder.
+    again = run_cli("fit", "--config", str(run / "config.yaml"), "--trainer.max_epochs", "1")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert list((tmp_path / "vae-mnist" / "version_1").glob("events.out.tfevents.*"))
 
 
 def test_wandb_logger_runs_offline_without_an_account(tmp_path):
@@ -59,7 +65,12 @@ def test_wandb_logger_runs_offline_without_an_account(tmp_path):
     result = run_cli("fit", "--model", "ae", *TINY_RUN, "--trainer.logger", "wandb", "--test_after_fit", "false",
                      "--trainer.default_root_dir", str(tmp_path), env={k: v for k, v in env.items() if v})  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert list((tmp_path / "ae-mnist" / "version_0").rglob("offline-run-*"))
+    run = tmp_path / "ae-mnist" / "version_0"
+    assert list(run.rglob("offline-run-*"))
+    # Everything in the run folder as with any logger: checkpoint, config (naming wandb), metrics.
+    assert [p.relative_to(run).as_posix() for p in run.rglob("*.ckpt")] == ["checkpoints/last.ckpt"]
+    assert "pytorch_lightning.loggers.WandbLogger" in (run / "config.yaml").read_text()
+    assert (run / "metrics.csv").is_file()
 
 
 def test_sample_png_and_npz(trained_vae, tmp_path):

@@ -18,7 +18,7 @@ from genzoo.bench.report import write_reports
 from genzoo.bench.spec import BenchSpec, fit_arguments, resolve_models
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluation import Evaluator
-from genzoo.runs import read_metrics_csv
+from genzoo.runs import LAST_CHECKPOINT, RESUME, RUN_VERSION_ENV, read_metrics_csv
 
 LOG_TAIL_LINES = 25
 
@@ -72,15 +72,25 @@ class Benchmark:
 
     # ----- one (model, seed) -------------------------------------------------------------------
     def train(self, model: str, seed: int) -> dict[str, Any]:
-        """Train one run from scratch through ``genzoo fit``; returns its training record."""
+        """Train one run through ``genzoo fit``; returns its training record.
+
+        A run that was interrupted (its folder has a last.ckpt but no train.json) continues from that
+        checkpoint with ``--ckpt_path last``: same epochs, same time budget (Lightning's timer is in the
+        checkpoint), so it ends where the uninterrupted run would have. Without a checkpoint it starts again.
+        """
         root = self.run_root(model, seed)
-        shutil.rmtree(root, ignore_errors=True)  # a half-trained run is started again, never continued
-        root.mkdir(parents=True)
+        resume = any(root.glob(f"*/version_*/checkpoints/{LAST_CHECKPOINT}"))
+        if not resume:
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+        else:
+            self.log(f"[{model} seed {seed}] resuming the interrupted run from its last.ckpt")
         command = [sys.executable, "-m", "genzoo.cli", *fit_arguments(self.spec, model, seed, root)]
-        env = {k: v for k, v in os.environ.items() if k != "GENZOO_RUN_VERSION"}
+        env = {k: v for k, v in os.environ.items() if k != RUN_VERSION_ENV}
         start = time.perf_counter()
-        with open(root / "fit.log", "w") as log:
-            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        with open(root / "fit.log", "a" if resume else "w") as log:
+            resume_flags = ["--ckpt_path", RESUME] if resume else []
+            code = subprocess.run(command + resume_flags, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
         wall = time.perf_counter() - start
         if code != 0:
             tail = (root / "fit.log").read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]

@@ -28,6 +28,7 @@ from genzoo.checks import (
     MODEL_RANGES,
     check_checkpoint_file,
     check_checkpoint_fits,
+    check_checkpoint_model,
     check_trainer,
     check_values,
 )
@@ -99,6 +100,7 @@ class GenzooCLI(LightningCLI):
         cfg = self._section()
         data_cls = runs.import_class(cfg["data"]["class_path"])
         model_cls = runs.import_class(cfg["model"]["class_path"])
+        self.run_name = run_name_of(cfg)
         apply_training_length_default(cfg["trainer"], model_cls)
         self._take_recorded_logger(cfg["trainer"])
         check_values("model", cfg["model"].get("init_args"), MODEL_RANGES)
@@ -116,11 +118,6 @@ class GenzooCLI(LightningCLI):
         for key in ("image_shape", "num_classes", "class_names", "multi_label"):
             if key in accepted and hasattr(datamodule, key):
                 init_args[key] = getattr(datamodule, key)
-        self.run_name = f"{MODELS.name_of(model_cls) or model_cls.__name__.lower()}-" + (
-            DATAMODULES.name_of(data_cls) or data_cls.__name__.lower()
-        )
-        if self.subcommand in LIGHTNING_COMMANDS:
-            self._resolve_checkpoint(cfg)
         if self.subcommand in LIGHTNING_COMMANDS and os.environ.get("LOCAL_RANK", "0") == "0":
             # Check (or fetch) the data before any run folder, logger or checkpoint is created, so
             # a missing or corrupt file stops the run with nothing written. DDP workers skip this.
@@ -135,13 +132,26 @@ class GenzooCLI(LightningCLI):
             self.logger_choice = self.logger_choice or choice
             trainer_cfg["logger"] = None
 
-    def _resolve_checkpoint(self, cfg: Any) -> None:
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads the checkpoint's hyper-parameters here, its model class included (so
+        # `fit --model aae --ckpt_path vae.ckpt` would train the VAE): resolve and check it first.
+        subcommand = self.config.get("subcommand")
+        if subcommand in LIGHTNING_COMMANDS:
+            cfg = self.config[subcommand]
+            self.run_name = run_name_of(cfg)
+            self._resolve_checkpoint(cfg, subcommand)
+            if self.checkpoint is not None:
+                model_cls = runs.import_class(cfg["model"]["class_path"])
+                check_checkpoint_model(self.checkpoint, self.checkpoint_path, MODELS.name_of(model_cls))
+        super()._parse_ckpt_path()
+
+    def _resolve_checkpoint(self, cfg: Any, subcommand: str) -> None:
         """--ckpt_path last: the newest run's last.ckpt (and, for fit, that run's folder); any path: read it."""
         ckpt_path = cfg.get("ckpt_path")
         root = Path(cfg["trainer"].get("default_root_dir") or DEFAULT_ROOT_DIR)
         if ckpt_path == runs.RESUME:
             found = runs.latest_checkpoint(root, self.run_name)
-            if found is None and self.subcommand == "fit":
+            if found is None and subcommand == "fit":
                 print(f"genzoo: no {self.run_name} run with a last.ckpt under {root}; starting a new run",
                       file=sys.stderr)  # fmt: skip
                 cfg["ckpt_path"] = None
@@ -150,7 +160,7 @@ class GenzooCLI(LightningCLI):
                 raise GenzooError(f"--ckpt_path last: no {self.run_name} run with a last.ckpt under {root}")
             version, ckpt_path = found
             cfg["ckpt_path"] = str(ckpt_path)
-            if self.subcommand == "fit":
+            if subcommand == "fit":
                 runs.join_run(version)  # the resumed run continues in its own folder
                 print(f"genzoo: resuming {ckpt_path.parent.parent}", file=sys.stderr)
         if ckpt_path is not None and ckpt_path not in ("best", "hpc", "registry"):
@@ -159,8 +169,7 @@ class GenzooCLI(LightningCLI):
 
     def _check_before_run(self) -> None:
         if self.checkpoint is not None:
-            name = MODELS.name_of(self.model) or type(self.model).__name__.lower()
-            check_checkpoint_fits(self.checkpoint, self.checkpoint_path, name, self.model)
+            check_checkpoint_fits(self.checkpoint, self.checkpoint_path, self.model)
             self.checkpoint = None  # free the weights: Lightning reads the file itself
 
     def before_fit(self) -> None:
@@ -225,6 +234,14 @@ class GenzooCLI(LightningCLI):
             print(f"run folder: {log_dir}")
 
 
+def run_name_of(cfg: Any) -> str:
+    """``<model>-<data>``, the folder of a configuration's runs under the root (``vae-mnist``)."""
+    model_cls = runs.import_class(cfg["model"]["class_path"])
+    data_cls = runs.import_class(cfg["data"]["class_path"])
+    model = MODELS.name_of(model_cls) or model_cls.__name__.lower()
+    return f"{model}-{DATAMODULES.name_of(data_cls) or data_cls.__name__.lower()}"
+
+
 def apply_training_length_default(trainer_cfg: Any, model_cls: type) -> None:
     """No --trainer.max_epochs / max_steps / max_time given: train for the model's own number of epochs.
 
@@ -245,11 +262,30 @@ def configure(argv: list[str]) -> Any:
     return GenzooCLI(logger_choice, args[1:], run=False)
 
 
+def show_help(logger_choice: str | None, args: list[str]) -> None:
+    """LightningCLI's help, then the own arguments of the --model (and --data) named, which it only lists
+    as ``--model.help CLASS``: ``genzoo fit --model vae --help`` shows --model.beta and the rest."""
+    requests = [args]
+    for flag in ("--model", "--data"):
+        if flag in args[:-1]:
+            requests.append([args[0], f"{flag}.help", args[args.index(flag) + 1]])
+    for request in requests:
+        try:
+            GenzooCLI(logger_choice, request)
+        except SystemExit as done:
+            if done.code not in (0, None):
+                raise
+        print()
+
+
 def run_lightning(args: list[str], logger_choice: str | None) -> None:
     """Run LightningCLI on arguments already rewritten by ``genzoo.cli.arguments.rewrite_arguments``."""
     configure_wandb_offline()
     # We hand LightningCLI the rewritten arguments on purpose; sys.argv stays intact for DDP workers.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    if "--help" in args or "-h" in args:
+        show_help(logger_choice, args)
+        return
     try:
         try:
             GenzooCLI(logger_choice, args)

@@ -71,22 +71,18 @@ class MLPBackbone:
         return _Squeeze(ConditionalMLP(image_shape, self.hidden_dims, 1, cond_dim))
 
 
-def conv_levels(size: int) -> int:
-    """How many stride-2 halvings take an image side down to at most 8 (28->7, 32->8, 64->8)."""
-    levels = 0
-    while size > 8 and size % 2 == 0:
-        size //= 2
-        levels += 1
-    return levels
-
-
-def halvings_of(side: int) -> int:
-    """How many times ``side`` can be halved exactly."""
+def halvings(side: int, floor: int = 1) -> int:
+    """How many exact halvings take ``side`` down to at most ``floor`` (stopping at an odd side)."""
     count = 0
-    while side > 1 and side % 2 == 0:
+    while side > floor and side % 2 == 0:
         side //= 2
         count += 1
     return count
+
+
+def conv_levels(size: int) -> int:
+    """How many stride-2 halvings take an image side down to at most 8 (28->7, 32->8, 64->8)."""
+    return halvings(size, floor=8)
 
 
 class ConvEncoder(nn.Module):
@@ -94,11 +90,11 @@ class ConvEncoder(nn.Module):
         super().__init__()
         c, h, w = image_shape
         if h % 2 ** len(widths) or w % 2 ** len(widths):
-            halvings = min(halvings_of(h), halvings_of(w))
+            possible = min(halvings(h), halvings(w))
             fix = (
-                f"give --model.hidden_dims with at most {halvings} level(s), or an image size divisible by "
+                f"give --model.hidden_dims with at most {possible} level(s), or an image size divisible by "
                 f"{2 ** len(widths)} (--data.size)"
-                if halvings
+                if possible
                 else f"use an even image size, e.g. --data.size {h + 1 if h % 2 else h}"
             )
             raise GenzooError(f"conv backbone: {h}x{w} images cannot be halved {len(widths)} times; {fix}")
