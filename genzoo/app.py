@@ -24,11 +24,10 @@ import torch
 from einops import rearrange
 
 from genzoo.errors import GenzooError
-from genzoo.latent import ops
+from genzoo.latent import MODES, ops
 from genzoo.latent.explorer import LatentExplorer, read_image
 from genzoo.viz import image_grid
 
-DEFAULT_PORT = 7860
 HOST = "127.0.0.1"
 NUM_PCS = 4  #: sliders along the top principal directions
 SLIDER_RANGE = 3.0  #: each slider moves a code by up to this many standard deviations (attributes: differences)
@@ -216,7 +215,7 @@ def build_app(explorer: LatentExplorer) -> Any:
                 a_upload = gr.File(label="or upload the start", type="filepath", visible=page.has_encoder)
                 b_index = gr.Number(1, precision=0, label=f"end: {index_label}")
                 b_upload = gr.File(label="or upload the end", type="filepath", visible=page.has_encoder)
-            mode = gr.Radio(list(ops.MODES), value="lerp", label="path")
+            mode = gr.Radio(list(MODES), value="lerp", label="path")
             t = gr.Slider(0, 1, value=0.5, step=0.05, label="t (0: start, 1: end)", elem_id="t-slider")
             int_out, int_msg = gr.Image(label="decoded", format="png", elem_id="interpolation"), gr.Markdown()
             inputs = [a_index, a_upload, b_index, b_upload, t, mode, cond]
@@ -256,7 +255,7 @@ def offline_theme() -> Any:
     return gr.themes.Default(font=system, font_mono=["ui-monospace", "monospace"])
 
 
-def serve(explorer: LatentExplorer, port: int = DEFAULT_PORT, block: bool = True) -> Any:
+def serve(explorer: LatentExplorer, port: int, block: bool = True) -> Any:
     """Launch the page on 127.0.0.1:port; ``block=False`` returns at once (tests), with the Blocks."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build_app(explorer)

@@ -13,7 +13,7 @@ from face_data import cli_here
 from PIL import Image
 
 from genzoo.errors import GenzooError
-from genzoo.latent import ops
+from genzoo.latent import MODES, ops
 from genzoo.latent.explorer import image_from_pil, read_image
 from genzoo.models import AE
 from genzoo.registry import MODELS
@@ -43,7 +43,7 @@ def assert_png_picture(path: Path) -> None:
 # ----- operations ------------------------------------------------------------------------------------
 def test_paths_lerp_and_slerp() -> None:
     a, b = torch.randn(3, 8), torch.randn(3, 8)
-    for mode in ops.MODES:
+    for mode in MODES:
         z = ops.path(a, b, 5, mode)
         assert z.shape == (3, 5, 8)
         assert torch.allclose(z[:, 0], a, atol=1e-5) and torch.allclose(z[:, -1], b, atol=1e-5)

@@ -9,6 +9,8 @@ from genzoo.commands.args import CommandParser
 from genzoo.commands.latent_args import DATA_HELP
 from genzoo.errors import GenzooError
 
+DEFAULT_PORT = 7860  # Gradio's own default; here, not in genzoo.app, which loads torch and gradio
+
 
 def port_number(text: str) -> int:
     import argparse
@@ -19,8 +21,6 @@ def port_number(text: str) -> int:
 
 
 def app_command(argv: list[str]) -> int:
-    from genzoo.app import DEFAULT_PORT
-
     parser = CommandParser(prog="genzoo app", description="Serve the latent explorer of a checkpoint on 127.0.0.1.",
                            allow_abbrev=False)  # fmt: skip
     parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) written by genzoo fit")

@@ -109,9 +109,9 @@ def merged_eval_settings(args: argparse.Namespace, suite_eval: dict[str, Any]) -
 
 
 def bench_command(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     from genzoo.bench import Benchmark, BenchSpec
 
-    args = build_parser().parse_args(argv)
     suite = load_suite(args.suite) if args.suite else {}
     spec_fields = {f.name for f in fields(BenchSpec)}
     values = {k: v for k, v in suite.items() if k in spec_fields and k != "eval"}

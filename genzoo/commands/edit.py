@@ -8,20 +8,22 @@ plain reconstruction). The data defaults to the run's own (its config.yaml); ``-
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from genzoo.checks import check_output_file
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.commands.sample import write_images
 from genzoo.errors import GenzooError
 from genzoo.registry import MODELS
-from genzoo.runs import build_data_from_flags
+
+if TYPE_CHECKING:  # torch and the run folders load when the command runs: --help answers at once
+    import torch
 
 
 def pick_sources(dm: Any, edit: Any, split: str, num: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     """``num`` images of the edit's source group from ``split`` (else from train), with labels and a note."""
+    import torch
+
     for name in dict.fromkeys([split, "train"]):
         dataset = dm.splits.get(name)
         if dataset is None or len(dataset) == 0:
@@ -61,6 +63,7 @@ def edit_command(argv: list[str]) -> int:
 
     from genzoo.edit import attribute_direction, edit_strip, parse_edit
     from genzoo.models.base import load_model
+    from genzoo.runs import build_data_from_flags
     from genzoo.viz import to_unit_float
 
     model = load_model(args.ckpt)

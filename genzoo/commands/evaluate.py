@@ -41,7 +41,7 @@ def resolve_device(choice: str) -> str:
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """The evaluation options, shared by ``genzoo eval`` and ``genzoo bench``."""
-    from genzoo.metrics.evaluation import METRIC_GROUPS
+    from genzoo.metrics import METRIC_GROUPS
 
     parser.add_argument("--num-samples", type=positive_int, default=10_000, help="generated images (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of samples, KID subsets, probe subset (default 0)")
@@ -66,7 +66,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def eval_settings(args: argparse.Namespace) -> Any:
-    from genzoo.metrics.evaluation import METRIC_GROUPS, EvalSettings
+    from genzoo.metrics import METRIC_GROUPS
+    from genzoo.metrics.evaluation import EvalSettings
     from genzoo.metrics.features import EXTRACTORS
 
     unknown = [m for m in args.metrics if m not in METRIC_GROUPS]

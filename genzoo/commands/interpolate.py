@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from genzoo.commands.args import positive_int
 from genzoo.commands.latent_args import latent_parser, parse_latent_args, write
-from genzoo.latent.ops import MODES
+from genzoo.latent import MODES
 
 
 def interpolate_command(argv: list[str]) -> int:

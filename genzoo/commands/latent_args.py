@@ -41,9 +41,9 @@ def open_explorer(
 
 def parse_latent_args(parser: CommandParser, argv: list[str]) -> tuple[argparse.Namespace, object]:
     """Parsed flags and the explorer of ``--ckpt`` (model loaded; data loaded when a picture needs it)."""
+    args, data_flags = parser.parse_known_args(argv)  # before any import of torch: --help answers at once
     from genzoo.latent.pictures import check_output_path
 
-    args, data_flags = parser.parse_known_args(argv)
     check_output_path(args.out)
     explorer = open_explorer(args.ckpt, args.data, data_flags, parser.prog)
     explorer.seed = args.seed

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from genzoo.atomic import atomic_path
 from genzoo.checks import check_output_file
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.errors import GenzooError
 
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the functions that run, so that `genzoo sample --help` answers at once.
 OUTPUT_SUFFIXES = (".png", ".npz")
 
 
@@ -27,6 +29,9 @@ SAMPLE_CHUNK = 4096  # images decoded at once: bounds the float memory of a larg
 def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> None:
     """Write images in [0, 1] (or uint8) as a .png grid (``nrow`` per row, default square) or .npz array,
     atomically. The suffix is matched in any case (``S.PNG`` is a PNG)."""
+    import numpy as np
+    import torch
+
     from genzoo.viz import save_png, to_uint8
 
     with atomic_path(out) as tmp:
@@ -56,6 +61,8 @@ def check_sample_size(num: int, image_shape: tuple[int, ...]) -> None:
 
 def sample_images(model, num: int, generator: torch.Generator, y: torch.Tensor | None) -> torch.Tensor:
     """``num`` samples as uint8, decoded in chunks so that a large --num never holds them all as floats."""
+    import torch
+
     from genzoo.viz import to_uint8
 
     if num <= SAMPLE_CHUNK:  # one call: the same images as model.sample(num) for a given seed
@@ -73,6 +80,8 @@ def conditions_for(model, spec: str | None, unset: str, n: int, generator: torch
         return None
     if not model.conditional:
         raise GenzooError(f"--cond: {type(model).__name__} is not a conditional model; train a cvae to sample by label")
+    import torch
+
     from genzoo.edit import parse_condition
 
     defaults = model.default_labels(n, generator) if model.multi_label else None
@@ -96,6 +105,8 @@ def sample_command(argv: list[str]) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
     check_output_path(args.out)
+
+    import torch
 
     from genzoo.models.base import load_model
 

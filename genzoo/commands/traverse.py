@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from genzoo.commands.args import positive_int
 from genzoo.commands.latent_args import latent_parser, parse_latent_args, write
-from genzoo.latent.explorer import parse_range
 
 
 def traverse_command(argv: list[str]) -> int:
@@ -28,6 +27,8 @@ def traverse_command(argv: list[str]) -> int:
     parser.add_argument("--from", dest="start", default=None, help="test indices or image files to start from")
     parser.add_argument("--num", type=positive_int, default=4, help="rows without --from (default 4)")
     args, explorer = parse_latent_args(parser, argv)
+    from genzoo.latent.explorer import parse_range
+
     value_range = parse_range(args.value_range) if args.value_range else None
     picture = explorer.traverse(args.dim, args.direction, value_range, args.steps, args.start, args.num, args.cond)
     return write(picture, args.out)

@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from genzoo.errors import GenzooError
 
 Mode = Literal["lerp", "slerp"]
-MODES: tuple[str, ...] = ("lerp", "slerp")
 
 
 def require_encoder(model: torch.nn.Module, what: str) -> None:

@@ -5,3 +5,9 @@ Modules: ``features`` (extractor interface and registry), ``reconstruction``, ``
 ``precision_recall``, ``coverage``, ``probe``, ``protocol`` and ``evaluation`` (all of them on one
 checkpoint, used by ``genzoo eval`` and ``genzoo bench``).
 """
+
+from typing import Literal
+
+# Named here, in a module that imports nothing, so that `genzoo eval --help` can list them at once.
+MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
+METRIC_GROUPS: tuple[MetricGroup, ...] = ("reconstruction", "sample_quality", "coverage", "probe")

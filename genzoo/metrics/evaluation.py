@@ -25,6 +25,7 @@ import torch
 
 from genzoo.datamodules.base import TensorImageDataset
 from genzoo.errors import GenzooError
+from genzoo.metrics import METRIC_GROUPS, MetricGroup
 from genzoo.metrics.coverage import mode_coverage
 from genzoo.metrics.features import (
     ExtractorUnavailable,
@@ -42,8 +43,6 @@ from genzoo.registry import DATAMODULES
 from genzoo.runs import build_datamodule, data_from_run
 from genzoo.viz import save_png, to_uint8, to_unit_float
 
-MetricGroup = Literal["reconstruction", "sample_quality", "coverage", "probe"]
-METRIC_GROUPS: tuple[MetricGroup, ...] = ("reconstruction", "sample_quality", "coverage", "probe")
 Split = Literal["train", "val", "test"]
 
 
