@@ -19,7 +19,7 @@ import torch
 from genzoo.datamodules.mnist import MNISTDataModule
 from genzoo.metrics.coverage import mode_coverage
 from genzoo.metrics.features import build_extractor, extract
-from genzoo.models.base import load_model
+from genzoo.models.loading import load_model
 from genzoo.viz import to_uint8
 
 

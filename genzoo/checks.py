@@ -115,6 +115,30 @@ def check_values(section: str, values: Mapping[str, Any] | None, ranges: Mapping
                 raise GenzooError(f"--{section}.{name} {shown}: out of range; allowed: {allowed.describe()}")
 
 
+def check_command_line(argv: list[str]) -> None:
+    """The same range checks on the ``--model.X V`` / ``--data.X V`` flags of a command line, before
+    LightningCLI (and torch) load: a value out of range given as a flag is refused at once. Values from a
+    recipe, and anything not a plain number, are checked after parsing by ``check_values``."""
+    import yaml
+
+    tables = {"model": MODEL_RANGES, "data": DATA_RANGES}
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        section, _, name = flag.removeprefix("--").partition(".")
+        if not flag.startswith("--") or section not in tables or name not in tables[section]:
+            continue
+        if not eq:
+            if i + 1 >= len(argv):
+                continue
+            value = argv[i + 1]
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            continue  # not a value we can read: LightningCLI's parser reports it
+        if isinstance(parsed, (int, float, list)) and not isinstance(parsed, bool):
+            check_values(section, {name: parsed}, tables[section])
+
+
 GPU_ACCELERATORS = ("gpu", "cuda")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.plugins.io import TorchCheckpointIO
@@ -214,11 +215,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 def last_checkpoint_callback(folder: Path) -> pl.Callback:
     """Writes ``folder/last.ckpt`` at the end of every epoch (and when a time limit stops the run)."""
-    from pytorch_lightning.callbacks import ModelCheckpoint
-
     # One file, overwritten in place (atomically): save_top_k=1 without a monitor keeps the newest only,
     # and without the version counter a resumed run overwrites last.ckpt instead of writing last-v1.ckpt.
-    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+    return LastCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint that flushes the loggers first: a run killed right after the write resumes after an
+    epoch whose metrics are already in metrics.csv, so the file has no gap."""
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        for logger in trainer.loggers:
+            logger.save()
+        super()._save_checkpoint(trainer, filepath)
 
 
 class RunGuard(pl.Callback):

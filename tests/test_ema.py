@@ -63,7 +63,7 @@ def test_a_checkpoint_without_averages_loads_with_its_trained_weights(tmp_path):
     checkpoint["hyper_parameters"]["log_every_n_steps"] = 50  # a model argument of those days, now retired
     torch.save(checkpoint, path)  # what a checkpoint written before ema_decay existed holds
 
-    from genzoo.models.base import load_model
+    from genzoo.models.loading import load_model
 
     loaded = load_model(path)
     for p, q in zip(loaded.generator.parameters(), loaded.ema["generator"].parameters()):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from genzoo.checks import check_command_line
 from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
 from genzoo.errors import GenzooError
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 def lightning_command(argv: list[str]) -> None:
     """``genzoo fit|validate|test ...``: names are resolved (and unknown ones refused) before Lightning loads."""
     args, logger_choice = rewrite_arguments(argv)
+    check_command_line(args)
     from genzoo.cli.lightning import run_lightning
 
     run_lightning(args, logger_choice)

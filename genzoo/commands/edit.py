@@ -62,7 +62,7 @@ def edit_command(argv: list[str]) -> int:
     check_output_file(args.out, "--out", (".png",))
 
     from genzoo.edit import attribute_direction, edit_strip, parse_edit
-    from genzoo.models.base import load_model
+    from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
     from genzoo.viz import to_unit_float
 

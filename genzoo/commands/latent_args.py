@@ -32,7 +32,7 @@ def open_explorer(
     """The ``LatentExplorer`` of a checkpoint: its model now, its data (the run's own, or ``data`` with
     ``--data.KEY VALUE`` flags) when a picture first needs it."""
     from genzoo.latent.explorer import LatentExplorer
-    from genzoo.models.base import load_model
+    from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
 
     model = load_model(ckpt)

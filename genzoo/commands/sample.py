@@ -108,7 +108,7 @@ def sample_command(argv: list[str]) -> int:
 
     import torch
 
-    from genzoo.models.base import load_model
+    from genzoo.models.loading import load_model
 
     model = load_model(args.ckpt)
     check_sample_size(args.num, model.image_shape)

@@ -14,7 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from genzoo.datamodules.cache import BadImages, CachedImageDataModule, ImageIndex, list_image_files
+from genzoo.datamodules.cache import BadImages, ImageIndex, list_image_files
+from genzoo.datamodules.image_files import CachedImageDataModule
 from genzoo.errors import GenzooError
 
 

@@ -135,7 +135,7 @@ class Evaluator:
         samples_png: Path | None = None,
     ) -> dict[str, Any]:
         """All metric groups of ``settings.metrics`` on one checkpoint, with its protocol card."""
-        from genzoo.models.base import load_model
+        from genzoo.models.loading import load_model
         from genzoo.registry import MODELS
 
         s = self.settings

@@ -4,10 +4,12 @@ from genzoo.models.aae import AAE
 from genzoo.models.ae import AE
 from genzoo.models.aegan import AEGAN
 from genzoo.models.alae import ALAE
-from genzoo.models.base import GenerativeModule, load_model
+from genzoo.models.base import GenerativeModule
 from genzoo.models.cvae import CVAE
 from genzoo.models.gan import GAN
+from genzoo.models.loading import load_model
 from genzoo.models.style_alae import StyleALAE
 from genzoo.models.vae import VAE
+from genzoo.models.wae import WAE
 
-__all__ = ["AAE", "AE", "AEGAN", "ALAE", "CVAE", "GAN", "StyleALAE", "VAE", "GenerativeModule", "load_model"]
+__all__ = ["AAE", "AE", "AEGAN", "ALAE", "CVAE", "GAN", "StyleALAE", "VAE", "WAE", "GenerativeModule", "load_model"]

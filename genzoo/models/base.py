@@ -12,7 +12,6 @@ Images enter the model in [0, 1]; decoders emit logits and ``decode`` applies th
 from __future__ import annotations
 
 import copy
-import io
 from pathlib import Path
 from typing import Any
 
@@ -365,25 +364,3 @@ def adam(
     tensors = [p for group in params for p in (group["params"] if isinstance(group, dict) else [group])]
     fused = bool(tensors) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in tensors)
     return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=fused or None)
-
-
-#: model arguments of earlier versions that checkpoints may still carry (now Trainer flags, or gone)
-RETIRED_HPARAMS = frozenset({"log_every_n_steps"})
-
-
-def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
-    """Rebuild any genzoo model from a checkpoint file."""
-    from genzoo.checks import check_checkpoint_file
-
-    checkpoint = check_checkpoint_file(path, "checkpoint")
-    name = checkpoint["genzoo_model"]
-    hparams = checkpoint.get("hyper_parameters") or {}
-    if RETIRED_HPARAMS & hparams.keys():
-        # An older genzoo saved arguments that no longer exist; drop them and load from memory.
-        for key in RETIRED_HPARAMS:
-            hparams.pop(key, None)
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        buffer.seek(0)
-        return MODELS.get(name).load_from_checkpoint(buffer, map_location=map_location).eval()
-    return MODELS.get(name).load_from_checkpoint(path, map_location=map_location).eval()
