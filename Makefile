@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-app lint bench clean
+.PHONY: install demo test test-app lint bench bench-peers clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,22 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_speed.py
+
+# genzoo against pythae 0.1.2 and a hand-written fused-Adam loop (docs/performance.md). pythae lives in its own
+# .venv-peers, never a genzoo dependency: it sees genzoo's torch through a .pth file (so torch stays the pinned one)
+# and gets its small dependencies only (--no-deps: pip must not pick another torch).
+PEERS := .venv-peers
+PEERS_STAMP := $(PEERS)/.installed
+$(PEERS_STAMP): $(STAMP)
+	test -d $(PEERS) || $(PYTHON) -m venv $(PEERS)
+	$(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+		"$$($(PEERS)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/genzoo_venv.pth"
+	$(PEERS)/bin/pip install --no-deps "pythae==0.1.2" cloudpickle imageio scikit-learn scipy threadpoolctl joblib narwhals
+	$(PEERS)/bin/python -c "import torch, pythae.pipelines; assert torch.__version__.startswith('2.14.1'), torch.__version__"
+	touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+	$(BIN)/python experiments/bench_peers.py
 
 clean:
 	rm -rf runs results .pytest_cache .ruff_cache

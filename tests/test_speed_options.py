@@ -1,0 +1,43 @@
+"""The speed options and measurements of docs/performance.md: each option trains to the same losses on CPU,
+and the throughput numbers count what they say they count."""
+
+from __future__ import annotations
+
+import time
+
+import pytorch_lightning as pl
+import torch
+from tiny import build_model
+
+from genzoo.callbacks import ThroughputMonitor
+from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
+
+
+class RandomImages(InMemoryImageDataModule):
+    def __init__(self, n: int = 256, batch_size: int = 32, shape: tuple[int, int, int] = (1, 28, 28)) -> None:
+        super().__init__(batch_size=batch_size)
+        self.image_shape = shape
+        g = torch.Generator().manual_seed(0)
+        images = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8)
+        labels = torch.randint(0, 10, (n,), generator=g)
+        self.splits = {s: TensorImageDataset(images, labels) for s in ("train", "val", "test")}
+
+
+def quiet_trainer(tmp_path, **kwargs) -> pl.Trainer:
+    defaults = {"max_epochs": 1, "logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
+                "enable_model_summary": False, "default_root_dir": tmp_path}  # fmt: skip
+    return pl.Trainer(**{**defaults, **kwargs})
+
+
+def test_throughput_excludes_validation(tmp_path):
+    """Lightning validates inside the training epoch; the monitor's time must not include it."""
+
+    model = build_model("vae", width=16)
+    model.validation_step = lambda batch, batch_idx: time.sleep(0.3)  # 0.3 s per validation batch
+    model.configure_callbacks = lambda: []  # no figures
+    monitor = ThroughputMonitor()
+    trainer = quiet_trainer(tmp_path, callbacks=[monitor], limit_train_batches=2, limit_val_batches=2,
+                            num_sanity_val_steps=0)  # fmt: skip
+    trainer.fit(model, datamodule=RandomImages())
+    seconds = float(trainer.callback_metrics["throughput/train_seconds"])
+    assert seconds < 0.5, f"train_seconds {seconds:.2f} includes the 0.6 s of validation"
