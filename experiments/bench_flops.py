@@ -129,7 +129,8 @@ def main() -> None:
                 rows[m]["fit"].append(fit)
                 rows[m]["kernels"].append(kern)
                 print(f"round {rnd}: peak {peaks[-1]:.1f} GFLOP/s; {m}: fit {1000 * fit:.1f} ms/step, "
-                      f"plain loop {1000 * kern:.1f} ms/step ({flops[m] / 1e9:.2f} GFLOP/step)", flush=True)  # fmt: skip
+                      f"plain loop {1000 * kern:.1f} ms/step ({flops[m] / 1e9:.2f} GFLOP/step)",
+                      flush=True)  # fmt: skip
     peak = statistics.median(peaks)
     result = {"batch": args.batch, "threads": torch.get_num_threads(), "extra": extra, "peak_gflops": peak,
               "peaks": peaks, "load_before": load_before, "load_after": os.getloadavg(), "models": {}}  # fmt: skip
