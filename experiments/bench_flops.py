@@ -31,7 +31,11 @@ from genzoo.cli.lightning import configure
 MODELS = {
     "conv_vae": ["--model", "vae", "--model.backbone", "conv"],
     "conv_aegan": ["--model", "aegan", "--model.backbone", "conv"],
-}
+    # the MLP models of the peer benchmark, for the framework's share of a small step
+    "vae": ["--model", "vae", "--model.hidden_dims", "[512]", "--model.latent_dim", "16"],
+    "aae": ["--model", "aae", "--model.hidden_dims", "[512]", "--model.latent_dim", "16",
+            "--model.latent_disc_dims", "[256]"],
+}  # fmt: skip
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -55,7 +59,8 @@ def build(model: str, batch: int, batches: int, root: Path, extra: list[str]):
 
 
 def step_flops(model: str, batch: int, root: Path, extra: list[str]) -> int:
-    cli = build(model, batch, 1, root, extra)
+    # one batch: limit_train_batches 1 would mean 100% to Lightning; max_steps 1 stops after the first batch
+    cli = build(model, batch, 2, root, [*extra, "--trainer.max_steps", "1"])
     with FlopCounterMode(display=False) as counter:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     return counter.get_total_flops()
@@ -71,13 +76,13 @@ def fit_step_seconds(model: str, batch: int, batches: int, root: Path, extra: li
 
 def kernels_step_seconds(model: str, batch: int, batches: int, root: Path, extra: list[str]) -> float:
     """The same model's training_step with Lightning's loop replaced by a plain loop (no hooks, no logging)."""
-    cli = build(model, batch, 1, root, extra)
+    cli = build(model, batch, 2, root, [*extra, "--trainer.max_steps", "1"])
     net = cli.model
     cli.trainer.fit(net, datamodule=cli.datamodule)  # attaches the trainer, builds the optimizers
     x = torch.rand(batch, *net.image_shape)
     optimizers = [o.optimizer if hasattr(o, "optimizer") else o for o in cli.trainer.optimizers]
     net.train()
-    if model == "conv_vae":
+    if not net.multi_phase:
         opt = optimizers[0]
 
         def step() -> None:
@@ -109,7 +114,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default="conv_vae,conv_aegan")
     parser.add_argument("--extra", default="", help="more `genzoo fit` flags, space-separated")
     parser.add_argument("--out", type=Path, default=Path("results/bench_flops.json"))
     args = parser.parse_args()

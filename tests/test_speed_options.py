@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 from tiny import build_model
 
-from genzoo.callbacks import ThroughputMonitor
+from genzoo.callbacks import ChannelsLast, ThroughputMonitor
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
 
 
@@ -41,3 +41,28 @@ def test_throughput_excludes_validation(tmp_path):
     trainer.fit(model, datamodule=RandomImages())
     seconds = float(trainer.callback_metrics["throughput/train_seconds"])
     assert seconds < 0.5, f"train_seconds {seconds:.2f} includes the 0.6 s of validation"
+
+
+class LossRecorder(pl.Callback):
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.losses.append(float(outputs["loss"]))
+
+
+def train_losses(tmp_path, *callbacks: pl.Callback, name: str = "vae", **kwargs) -> list[float]:
+    pl.seed_everything(0, verbose=False)
+    model = build_model(name, width=8, backbone="conv", **kwargs)
+    model.configure_callbacks = lambda: []
+    recorder = LossRecorder()
+    trainer = quiet_trainer(tmp_path, callbacks=[*callbacks, recorder], limit_train_batches=4, limit_val_batches=0)
+    trainer.fit(model, datamodule=RandomImages(n=128))
+    return recorder.losses
+
+
+def test_channels_last_trains_to_the_same_losses(tmp_path):
+    plain = train_losses(tmp_path)
+    nhwc = train_losses(tmp_path, ChannelsLast())
+    assert len(plain) == 4
+    assert torch.allclose(torch.tensor(nhwc), torch.tensor(plain), rtol=1e-4), (plain, nhwc)

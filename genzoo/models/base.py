@@ -155,14 +155,20 @@ class GenerativeModule(pl.LightningModule):
     def update_averages(self) -> None:
         # Warm-up as in TensorFlow's ExponentialMovingAverage: early on, when the average would
         # still be mostly the random initial weights, it follows the live weights more closely.
-        self.ema_updates += 1
-        updates = int(self.ema_updates)  # one read of the counter per step (a host sync on a GPU)
+        self.ema_updates += 1  # the checkpointed count
+        if self._ema_count is None:  # first step of a fit (new or resumed): one read of the buffer
+            self._ema_count = int(self.ema_updates)
+        else:  # a Python mirror of it afterwards: reading the buffer each step would be a host sync on a GPU
+            self._ema_count += 1
+        updates = self._ema_count
         decay = min(self.ema_decay, (1.0 + updates) / (10.0 + updates))
         for name, average in self.ema.items():
             live = getattr(self, name)
             torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1.0 - decay)
             for avg_buffer, buffer in zip(average.buffers(), live.buffers()):
                 avg_buffer.copy_(buffer)  # batch-norm statistics: the live ones
+
+    _ema_count: int | None = None  # update_averages' mirror of ``ema_updates``; None: read the buffer
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if len(self.ema):
@@ -278,6 +284,7 @@ class GenerativeModule(pl.LightningModule):
         return figs
 
     def on_train_start(self) -> None:
+        self._ema_count = None  # the counter may come from a checkpoint: read it again on the first step
         # seed_everything gives every DDP rank the same seed (so does the CLI: workers inherit rank 0's).
         # The parameters are broadcast from rank 0 anyway, but the noise is not: without an offset every
         # rank would draw the same z, and a GAN's 2 x B codes per step would hold only B distinct ones.
