@@ -98,8 +98,10 @@ def main() -> None:
             rs = [r for r in results if (r["model"], r["option"]) == (model, option)]
             ratios = [r["images_per_s"] / p["images_per_s"] for r in rs for p in results
                       if (p["model"], p["option"], p["round"]) == (model, "plain", r["round"])]  # fmt: skip
-            print(f"| {model} | {option} | {statistics.median(r['images_per_s'] for r in rs):,.0f} | "
-                  f"{statistics.median(ratios):.2f}x | {statistics.median(r['warmup_seconds'] for r in rs):.1f} |")
+            print(
+                f"| {model} | {option} | {statistics.median(r['images_per_s'] for r in rs):,.0f} | "
+                f"{statistics.median(ratios):.2f}x | {statistics.median(r['warmup_seconds'] for r in rs):.1f} |"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"load_before": load_before, "results": results}, indent=2))
 

@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 from tiny import build_model
 
-from genzoo.callbacks import ChannelsLast, ThroughputMonitor
+from genzoo.callbacks import ChannelsLast, CompileNetworks, ThroughputMonitor
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
 
 
@@ -66,3 +66,9 @@ def test_channels_last_trains_to_the_same_losses(tmp_path):
     nhwc = train_losses(tmp_path, ChannelsLast())
     assert len(plain) == 4
     assert torch.allclose(torch.tensor(nhwc), torch.tensor(plain), rtol=1e-4), (plain, nhwc)
+
+
+def test_compile_trains_to_the_same_losses(tmp_path):
+    plain = train_losses(tmp_path)
+    compiled = train_losses(tmp_path, CompileNetworks())
+    assert torch.allclose(torch.tensor(compiled), torch.tensor(plain), rtol=1e-3), (plain, compiled)
