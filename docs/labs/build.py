@@ -36,10 +36,7 @@ def split(source: Path):
     import jupytext
 
     nb = jupytext.read(source)
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
+    sanitise(nb)
     out = []
     for drop in ("solution", "exercise"):
         copy = nb.copy()
@@ -48,8 +45,17 @@ def split(source: Path):
     return out
 
 
+NOTEBOOK_METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+
 def sanitise(nb) -> None:
-    """Drop volatile metadata and machine paths from an executed notebook, in place."""
+    """Drop volatile metadata (execution times, the kernel's version) and machine paths, in place."""
+    nb.metadata = dict(NOTEBOOK_METADATA)
+    for cell in nb.cells:
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
     home = str(Path.home())
     paths = sorted({str(ROOT), str(ROOT.resolve()), sys.prefix, home}, key=len, reverse=True)
     for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
