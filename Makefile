@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-app lint bench bench-peers clean
+.PHONY: install demo test test-app lint bench bench-peers labs labs-fast clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,22 @@ test-app: $(STAMP)
 	$(BIN)/pip install -e ".[app]"
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python -m pytest -q tests/test_app.py
+
+# The teaching labs (docs/labs/README.md): installs the genzoo[labs] extra (Jupyter's kernel and runner), then
+# runs every lab and its solution top to bottom in full mode and writes the notebooks with their outputs. Fails on
+# any cell error, any check that prints FAIL, and any exercise a solution leaves TODO. LAB=01 runs one lab.
+# labs-fast: the small-budget mode (GENZOO_LAB_FAST=1, a few batches per model) that CI can afford; its notebooks
+# go to runs/labs-fast/ and only cell errors fail it.
+LABS_STAMP := $(VENV)/.labs-installed
+$(LABS_STAMP): $(STAMP)
+	$(BIN)/pip install -e ".[labs]"
+	touch $(LABS_STAMP)
+
+labs: $(LABS_STAMP)
+	$(BIN)/python docs/labs/build.py $(LAB)
+
+labs-fast: $(LABS_STAMP)
+	$(BIN)/python docs/labs/build.py --fast $(LAB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check genzoo tests experiments

@@ -1,0 +1,342 @@
+"""What every lab shares: training through genzoo's Python API (with a checkpoint cache), the bundled
+MNIST, the shipped digit classifier, drawing, and the PASS/FAIL checks of the exercises.
+
+Nothing here is a model: every model is built by ``genzoo.registry.MODELS`` from its own file in
+``genzoo/models/``, and trained by a Lightning ``Trainer`` exactly as ``genzoo fit`` trains it.
+
+Environment variables:
+- ``GENZOO_LAB_FAST=1``: small-budget mode (a few batches per model), for CI. Pictures are then of
+  untrained models and checks are reported but not enforced.
+- ``GENZOO_LAB_CACHE``: where trained checkpoints are kept (default ``runs/labs`` in the repository).
+  A model is trained once per (name, arguments, budget, seed); rerunning a lab loads it.
+- ``GENZOO_LAB_RETRAIN=1``: ignore the cache and train again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg") if "ipykernel" not in sys.modules else None
+import matplotlib.pyplot as plt  # noqa: E402
+import pytorch_lightning  # noqa: E402, F401  (imported first: it sets its loggers' levels on import)
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+FAST = os.environ.get("GENZOO_LAB_FAST", "") not in ("", "0")
+CACHE = Path(os.environ.get("GENZOO_LAB_CACHE", ROOT / "runs" / "labs"))
+RETRAIN = os.environ.get("GENZOO_LAB_RETRAIN", "") not in ("", "0")
+FAST_BATCHES = 3  # training batches per model in the small-budget mode
+
+_START = time.perf_counter()
+_RESULTS: list[tuple[str, str]] = []  # (exercise, PASS | FAIL | TODO)
+
+# Quiet notebooks: Lightning's banner lines and the warnings of a small CPU run say nothing to a student.
+warnings.filterwarnings("ignore")
+for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+    for _sub in ("utilities.rank_zero", "accelerators.cuda", "trainer.connectors.signal_connector"):
+        logging.getLogger(f"{_name}.{_sub}").setLevel(logging.ERROR)
+plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "axes.titlesize": 10, "figure.titlesize": 11})
+
+
+def start(title: str) -> None:
+    """First cell of every lab: say what mode it runs in."""
+    global _START
+    _START = time.perf_counter()
+    torch.manual_seed(0)
+    mode = f"FAST mode: {FAST_BATCHES} batches per model, pictures of untrained models" if FAST else "full mode"
+    print(f"{title}: {mode}; torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)")
+
+
+def finish() -> None:
+    """Last cell: the time the lab took and the exercises' verdicts."""
+    took = time.perf_counter() - _START
+    verdicts = ", ".join(f"{name} {v}" for name, v in _RESULTS) or "none run"
+    print(f"lab finished in {took:.0f} s ({'fast' if FAST else 'full'} mode); checks: {verdicts}")
+
+
+# ----- data ---------------------------------------------------------------------------------------
+_DATA: dict[str, object] = {}
+
+
+def mnist(batch_size: int = 128):
+    """The bundled MNIST as genzoo's datamodule (55,000 train, 5,000 val, 10,000 test), set up."""
+    from genzoo.datamodules.mnist import MNISTDataModule
+
+    key = f"mnist-{batch_size}"
+    if key not in _DATA:
+        dm = MNISTDataModule(batch_size=batch_size)
+        dm.prepare_data()
+        dm.setup("fit")
+        dm.setup("test")
+        _DATA[key] = dm
+    return _DATA[key]
+
+
+def test_set(n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images float (N, 1, 28, 28) in [0, 1], labels (N,)) of MNIST's test split (the first n)."""
+    split = mnist().splits["test"]
+    images, labels = split.images[:n], split.labels[:n]
+    return images.float() / 255, labels
+
+
+def train_set(n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    split = mnist().splits["train"]
+    return split.images[:n].float() / 255, split.labels[:n]
+
+
+def first_of_each_digit(labels: torch.Tensor) -> torch.Tensor:
+    """Indices of the first image of each digit 0-9."""
+    return torch.stack([(labels == d).nonzero()[0, 0] for d in range(10)])
+
+
+# ----- training -----------------------------------------------------------------------------------
+def cli_line(name: str, epochs: float, kwargs: dict) -> str:
+    """The ``genzoo fit`` command that trains the same model."""
+    def value(v):
+        return v if isinstance(v, str) else json.dumps(v).replace(" ", "")
+
+    flags = "".join(f" --model.{k} {value(v)}" for k, v in kwargs.items())
+    budget = f" --trainer.max_epochs {int(epochs)}" if float(epochs).is_integer() else (
+        f" --trainer.max_epochs 1 --trainer.limit_train_batches {epochs}")  # fmt: skip
+    return f"genzoo fit --model {name}{flags}{budget} --seed_everything 0"
+
+
+def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, **kwargs):
+    """Build ``MODELS.get(name)(**kwargs)`` and train it on MNIST for ``epochs`` epochs (a fraction: that
+    share of one epoch), as ``genzoo fit`` does; returns the model in eval mode.
+
+    Checkpoints are cached in ``GENZOO_LAB_CACHE``, so a rerun of the lab loads instead of training.
+    """
+    import pytorch_lightning as pl
+    from genzoo.models.base import load_model
+    from genzoo.registry import MODELS
+
+    key = json.dumps([name, kwargs, epochs, seed, FAST], sort_keys=True)
+    path = CACHE / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.ckpt"
+    described = ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
+    if path.is_file() and not RETRAIN:
+        if verbose:
+            print(f"{name} ({described}): loaded from the cache ({path.name})")
+        return load_model(path)
+    pl.seed_everything(seed, verbose=False)
+    model = MODELS.get(name)(**kwargs)
+    dm = mnist()
+    whole, fraction = (1, epochs) if epochs < 1 else (int(epochs), 1.0)
+    trainer = pl.Trainer(
+        max_epochs=1 if FAST else whole,
+        limit_train_batches=FAST_BATCHES if FAST else fraction,
+        limit_val_batches=0,  # the labs evaluate on the test split themselves
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        default_root_dir=str(CACHE),
+        log_every_n_steps=50,
+    )
+    began = time.perf_counter()
+    trainer.fit(model, datamodule=dm)
+    took = time.perf_counter() - began
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    trainer.save_checkpoint(tmp)
+    tmp.replace(path)
+    if verbose:
+        batches = trainer.fit_loop.epoch_loop.total_batch_idx + 1
+        print(f"{name} ({described}): trained on {batches} batches of {dm.batch_size} in {took:.1f} s")
+        if not FAST:
+            print(f"  the same run from a shell: {cli_line(name, epochs, kwargs)}")
+    return model.eval()
+
+
+def source(obj, start: str | None = None, end: str | None = None) -> None:
+    """Print the source of a function, class or module, or the lines from ``start`` up to ``end``."""
+    text = inspect.getsource(obj)
+    if start is not None:
+        lines = text.splitlines()
+        first = next(i for i, line in enumerate(lines) if start in line)
+        last = next((i for i, line in enumerate(lines[first + 1 :], first + 1) if end and end in line), len(lines))
+        text = "\n".join(lines[first:last])
+    where = inspect.getsourcefile(obj)
+    where = Path(where).resolve().relative_to(ROOT) if where else "?"
+    print(f"# from {where}\n{text.rstrip()}")
+
+
+# ----- measuring ----------------------------------------------------------------------------------
+@torch.no_grad()
+def recon_mse(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> float:
+    """Mean squared error of the reconstructions (images in [0, 1]): genzoo's ``test/recon_mse``."""
+    total = 0.0
+    for s in range(0, len(images), 1000):
+        x = images[s : s + 1000]
+        y = labels[s : s + 1000] if labels is not None and getattr(model, "conditional", False) else None
+        total += float(((model.reconstruct(x, y) - x) ** 2).sum())
+    return total / images.numel()
+
+
+@torch.no_grad()
+def codes(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    return model.encode_all(images, labels)
+
+
+_CLASSIFIER = []
+
+
+@torch.no_grad()
+def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The shipped MNIST classifier (genzoo/metrics/features.py): (predicted digit (N,), confidence (N,))."""
+    from genzoo.metrics.features import build_extractor, extract
+
+    if not _CLASSIFIER:
+        _CLASSIFIER.append(build_extractor("mnist_classifier"))
+    _, logits = extract(_CLASSIFIER[0], images)
+    probs = logits.softmax(1)
+    conf, pred = probs.max(1)
+    return pred, conf
+
+
+_REAL_FEATURES: list = []
+
+
+def precision(images: torch.Tensor) -> float:
+    """Share of the images that look like real digits: genzoo's improved precision (genzoo/metrics/
+    precision_recall.py, k = 3) against 5,000 test digits, in the shipped classifier's feature space.
+    Real test digits score about 0.95 against other test digits; blurry blends and noise score near 0."""
+    from genzoo.metrics.features import extract
+    from genzoo.metrics.precision_recall import inside_manifold, knn_radii
+
+    classify(images[:1])
+    if not _REAL_FEATURES:
+        real, _ = extract(_CLASSIFIER[0], test_set()[0][5000:])
+        _REAL_FEATURES.extend([real, knn_radii(real, 3)])
+    fake, _ = extract(_CLASSIFIER[0], images)
+    return inside_manifold(fake, *_REAL_FEATURES).float().mean().item()
+
+
+def coverage(images: torch.Tensor) -> dict:
+    """genzoo's mode coverage (genzoo/metrics/coverage.py) of generated digits: histogram, entropy, confidence."""
+    from genzoo.metrics.coverage import class_histogram_stats
+    from genzoo.metrics.features import extract
+
+    classify(images[:1])
+    _, logits = extract(_CLASSIFIER[0], images)
+    return class_histogram_stats(logits)
+
+
+# ----- drawing ------------------------------------------------------------------------------------
+def grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
+    from torchvision.utils import make_grid
+
+    return make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=1, pad_value=0.5)
+
+
+def show(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None, row_labels=None, col_labels=None,
+         xlabel: str = "", ylabel: str = "", size: float = 0.45):  # fmt: skip
+    """Draw images (N, C, H, W) in [0, 1] as a grid with a title; labels per row/column if given."""
+    g = grid(images, nrow)
+    n_rows = -(-len(images) // nrow)
+    own = ax is None
+    if own:
+        _, ax = plt.subplots(figsize=(max(3.0, nrow * size + 1.0), max(1.6, n_rows * size + 0.7)))
+    ax.imshow(g.permute(1, 2, 0).numpy(), cmap="gray", interpolation="nearest")
+    ax.set_title(title)
+    side = images.shape[-1] + 1
+    if row_labels is not None:
+        ax.set_yticks([side * (i + 0.5) for i in range(len(row_labels))], [str(r) for r in row_labels])
+    else:
+        ax.set_yticks([])
+    if col_labels is not None:
+        ax.set_xticks([side * (i + 0.5) for i in range(len(col_labels))], [str(c) for c in col_labels])
+    else:
+        ax.set_xticks([])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if own:
+        plt.tight_layout()
+        plt.show()
+    return ax
+
+
+def scatter(ax, z: torch.Tensor, labels: torch.Tensor, title: str, background: torch.Tensor | None = None,
+            background_label: str = "prior samples", s: float = 2.0, over: bool = False):  # fmt: skip
+    """2-D codes coloured by digit over grey background points (e.g. prior samples); ``over``: the
+    background in black on top of the codes instead."""
+    if background is not None and not over:
+        ax.scatter(background[:, 0], background[:, 1], s=1, c="0.75", label=background_label, rasterized=True)
+    for d in range(10):
+        pts = z[labels == d]
+        ax.scatter(pts[:, 0], pts[:, 1], s=s, color=f"C{d}", label=str(d), rasterized=True)
+    if background is not None and over:
+        ax.scatter(background[:, 0], background[:, 1], s=1, c="k", alpha=0.5, label=background_label, rasterized=True)
+    ax.set_title(title)
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    ax.legend(markerscale=4, fontsize=7, loc="upper right", framealpha=0.8, ncol=2)
+    return ax
+
+
+def sharpness(images: torch.Tensor) -> float:
+    """Mean variance of the Laplacian of each image: the classic blur measure (low = blurry)."""
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
+    lap = torch.nn.functional.conv2d(images.float().cpu(), kernel)
+    return float(lap.flatten(1).var(1).mean())
+
+
+@torch.no_grad()
+def plane_and_scatter(model, z: torch.Tensor, labels: torch.Tensor, title: str, box: str = "codes",
+                      background: torch.Tensor | None = None, background_label: str = "prior samples",
+                      over: bool = False):  # fmt: skip
+    """2-D codes: the images decoded on a 20 x 20 grid (left) beside the codes coloured by label (right).
+
+    ``box``: the square the grid covers: the central 98% of the codes ``z`` ("codes"), or of the model's
+    prior (``genzoo.latent.ops.prior_box``, "prior"). Both panels share the axes z[0], z[1].
+    """
+    from genzoo.latent import ops
+    from genzoo.viz import latent_grid
+
+    low, high = (z.quantile(0.01, 0), z.quantile(0.99, 0)) if box == "codes" else ops.prior_box(model)
+    plane = model.decode(latent_grid(low, high, 20).to(model.device))
+    extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+    fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(11, 5))
+    ax_p.imshow(grid(plane, 20).permute(1, 2, 0).numpy(), extent=extent, aspect="auto")
+    whose = "codes'" if box == "codes" else "prior's"
+    ax_p.set_title(f"images decoded on a 20 x 20 grid over the {whose} central 98%")
+    scatter(ax_s, z, labels, "test codes by digit", background=background, background_label=background_label, over=over)
+    ax_s.set_xlim(extent[0], extent[1])
+    ax_s.set_ylim(extent[2], extent[3])
+    for a in (ax_p, ax_s):
+        a.set_xlabel("z[0]")
+        a.set_ylabel("z[1]")
+    fig.suptitle(title)
+    plt.tight_layout()
+    plt.show()
+
+
+# ----- exercises ----------------------------------------------------------------------------------
+def check(exercise: str, ok: bool, why: str) -> bool:
+    """Print the verdict of an exercise's check: PASS or FAIL, and why."""
+    verdict = "PASS" if ok else "FAIL"
+    _RESULTS.append((exercise, verdict))
+    note = " (fast mode: models barely trained, the verdict is not enforced)" if FAST else ""
+    print(f"{verdict} [{exercise}]{note}: {why}")
+    return ok
+
+
+def todo(exercise: str, what: str) -> None:
+    """The exercise is not attempted yet (its answer is still None)."""
+    _RESULTS.append((exercise, "TODO"))
+    print(f"TODO [{exercise}]: {what}")

@@ -1,0 +1,264 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lab 01: the autoencoder
+#
+# An autoencoder squeezes each image through a narrow code and back. This lab trains genzoo's `ae` on
+# the bundled MNIST, measures how the size of the code limits the reconstruction, and then shows the
+# one thing a plain autoencoder cannot do well: **sample**. Decoding random codes gives garbage,
+# because nothing made the codes of the training images fill any particular region; a 2-D code makes
+# the gaps visible. That failure is what the VAE (lab 02) fixes.
+#
+# Everything is trained through genzoo's Python API (`genzoo.registry.MODELS` and a Lightning
+# `Trainer`, exactly what `genzoo fit` runs); each training cell prints the equivalent `genzoo fit`
+# command. Trained models are cached in `runs/labs/`, so rerunning the lab is quick.
+# Set `GENZOO_LAB_FAST=1` before starting Jupyter to run everything on a few batches (pictures of
+# untrained models; that is what CI does).
+
+# %%
+import sys
+
+sys.path[:0] = [".", ".."]  # labkit.py lives in docs/labs (this notebook may run from docs/labs/solutions)
+import labkit as lk
+import matplotlib.pyplot as plt
+import torch
+
+lk.start("Lab 01, the autoencoder")
+
+# %% [markdown]
+# ## 1. The data
+# 55,000 training, 5,000 validation and 10,000 test digits, 28x28 grey pixels in [0, 1], bundled in
+# `data/mnist/` (nothing is downloaded).
+
+# %%
+x_test, y_test = lk.test_set()
+print("test images", tuple(x_test.shape), "pixel range", float(x_test.min()), "to", float(x_test.max()))
+lk.show(x_test[:32], nrow=16, title="The first 32 MNIST test digits")
+
+# %% [markdown]
+# ## 2. The model, in its own file
+# `genzoo/models/ae.py` is the teaching text. Its docstring states the idea; its `training_step` is the
+# whole objective: encode, decode, compare with the input.
+
+# %%
+import genzoo.models.ae as ae_module
+
+print(ae_module.__doc__)
+lk.source(ae_module.AE.training_step)
+
+# %% [markdown]
+# The encoder and the decoder come from the backbone registry (`--model.backbone mlp`, one hidden
+# layer of 512 units by default): the same networks every other model of the zoo uses. The loss is
+# the binary cross-entropy of the decoder's pixel logits (`recon_loss="bce"`), summed over pixels.
+#
+# ## 3. Train one autoencoder
+# A 16-D code, two epochs (110,000 images).
+
+# %%
+ae16 = lk.train("ae", epochs=2, latent_dim=16)
+x = x_test[:16]
+recon = ae16.reconstruct(x)
+print(f"test reconstruction MSE: {lk.recon_mse(ae16, x_test):.4f}  (images in [0, 1])")
+lk.show(torch.cat([x, recon]), nrow=16, title="AE, 16-D code: test inputs (top) and their reconstructions (bottom)",
+        row_labels=["input", "recon"])
+
+# %% [markdown]
+# ## 4. The size of the code against the reconstruction error
+# The code is the bottleneck: with `d` numbers per image the decoder can only tell so many images
+# apart. Train the same model with `d` = 2, 4, 8, 16 and 32 (same budget each) and measure the test MSE.
+
+# %%
+sizes = [2, 4, 8, 16, 32]
+models = {d: lk.train("ae", epochs=2, latent_dim=d) for d in sizes}
+mse = {d: lk.recon_mse(m, x_test) for d, m in models.items()}
+for d in sizes:
+    print(f"latent_dim {d:2d}: test MSE {mse[d]:.4f}")
+
+fig, (ax, ax_img) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.6]})
+ax.plot(sizes, [mse[d] for d in sizes], "o-")
+ax.set_xscale("log", base=2)
+ax.set_xticks(sizes, [str(d) for d in sizes])
+ax.set_xlabel("latent_dim d (size of the code)")
+ax.set_ylabel("test reconstruction MSE")
+ax.set_title("A wider bottleneck keeps more of the image")
+ax.grid(alpha=0.3)
+rows = torch.cat([x_test[:10]] + [models[d].reconstruct(x_test[:10]) for d in sizes])
+lk.show(rows, nrow=10, ax=ax_img, title="Inputs, then reconstructions with d = 2 ... 32",
+        row_labels=["input"] + [f"d={d}" for d in sizes])
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The error falls fast up to about 8-16 dimensions and slowly after that. With 2 numbers per digit
+# the decoder mostly draws the *class* (and confuses 4/9, 3/5/8), not the particular hand.
+#
+# ## 5. Sampling from a plain autoencoder
+# A generative model should turn random codes into new images. But which codes? Nothing in the AE's
+# loss says where its codes live. Decoding draws from N(0, I) (what a VAE would do) gives this:
+
+# %%
+g = torch.Generator().manual_seed(0)
+with torch.no_grad():
+    from_noise = ae16.decode(torch.randn(500, 16, generator=g))
+from_fitted = ae16.sample(500, generator=torch.Generator().manual_seed(0))
+z16 = lk.codes(ae16, x_test)
+print("the 16-D codes of test images: per-dimension std from", f"{float(z16.std(0).min()):.2f}",
+      "to", f"{float(z16.std(0).max()):.2f}; mean |mean|", f"{float(z16.mean(0).abs().mean()):.2f}")
+p_noise, p_fitted, p_real = lk.precision(from_noise), lk.precision(from_fitted), lk.precision(x_test[:500])
+print(f"precision: N(0, I) codes {p_noise:.2f}, fitted Gaussian {p_fitted:.2f}, real test digits {p_real:.2f}")
+fig, axes = plt.subplots(1, 2, figsize=(11, 2.6))
+lk.show(from_noise[:32], nrow=16, ax=axes[0], title=f"decode(z), z ~ N(0, I): precision {p_noise:.2f}")
+lk.show(from_fitted[:32], nrow=16, ax=axes[1],
+        title=f"AE.sample (Gaussian fitted to the codes): precision {p_fitted:.2f}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The codes of real digits are nowhere near N(0, I): their spread is 3 to 5 per dimension and their
+# centre is off zero, so N(0, I) codes all fall in a small region in the middle and decode to the same
+# faint blob. `AE.sample` (see `prior_sample` in `ae.py`) draws from a Gaussian fitted to the codes
+# seen in training: better, but still many blends, because the codes do not fill that Gaussian either.
+#
+# *Precision* (`lk.precision`) is genzoo's improved-precision metric (`genzoo/metrics/precision_recall.py`):
+# the share of images that land among real digits in the feature space of the digit classifier that
+# ships with genzoo (`genzoo/metrics/features.py`). Real test digits score about 0.95.
+#
+# ## 6. Where the codes are: a 2-D code
+# With `latent_dim=2` we can draw every test code. Left: the images decoded on a 20 x 20 grid over the
+# square that holds the central 98% of the test codes. Right: the test codes coloured by digit, over
+# 1,000 samples of N(0, I) in black (the region a VAE would sample from).
+
+# %%
+ae2 = models[2]
+z2 = lk.codes(ae2, x_test)
+
+
+lk.plane_and_scatter(ae2, z2, y_test, "Plain AE, 2-D code: regions of every size and shape, overlaps and gaps",
+                  background=torch.randn(1000, 2), background_label="N(0, I) samples", over=True)
+
+# %% [markdown]
+# Each digit got a region of its own size and shape: the 1s a long arm, the 0s a wide fan, 4, 9 and 7
+# piled on each other; where the scatter is empty or mixed, the plane on the left decodes blends. The
+# black N(0, I) cloud covers a small part of the codes. Nothing in the AE's loss made the codes take a
+# shape we could sample from: that is what the VAE's KL term (lab 02) and the AAE's adversary (lab 04) add.
+#
+# ## Exercises
+# Each exercise has a cell to fill in (its answer starts as `None`) and a check cell that says PASS or
+# FAIL and why. The solutions are in `solutions/01_autoencoder.ipynb`.
+#
+# ### Exercise 1: the reconstruction error, by hand
+# Write `my_recon_mse(model, images)`: the mean squared error between the images (in [0, 1]) and their
+# reconstructions, averaged over every pixel of every image. Use only `model.encode` and `model.decode`.
+
+# %% tags=["exercise"]
+def my_recon_mse(model, images):
+    return None  # your code: encode, decode, compare
+
+
+# %% tags=["solution"]
+@torch.no_grad()
+def my_recon_mse(model, images):
+    return float(((model.decode(model.encode(images)) - images) ** 2).mean())
+
+
+# %%
+def check_recon_mse():
+    answer = my_recon_mse(ae16, x_test[:2000])
+    if answer is None:
+        return lk.todo("ex1", "my_recon_mse returns None")
+    reference = lk.recon_mse(ae16, x_test[:2000])
+    ok = abs(float(answer) - reference) <= 1e-4 * max(reference, 1e-8)
+    lk.check("ex1", ok, f"my_recon_mse = {float(answer):.5f}, "
+             f"genzoo's test/recon_mse on the same images = {reference:.5f}"
+             + ("" if ok else " (a mean over pixels? of images in [0, 1]? decode applies the sigmoid)"))
+
+
+check_recon_mse()
+
+
+# %% [markdown]
+# ### Exercise 2: sample from the codes' own distribution
+# Write `code_gaussian(z)` that returns `(mean, std)`, each of shape `(16,)`, of a diagonal Gaussian
+# fitted to the training codes `z_train` of the 16-D AE. The check decodes 500 draws from your Gaussian:
+# their precision (the share that look like real digits) must beat that of N(0, I) codes by at least 0.2.
+
+# %%
+z_train = lk.codes(ae16, lk.train_set(10000)[0])
+
+
+# %% tags=["exercise"]
+def code_gaussian(z):
+    return None  # your code: (mean, std) of the codes, per dimension
+
+
+# %% tags=["solution"]
+def code_gaussian(z):
+    return z.mean(0), z.std(0)
+
+
+# %%
+def check_code_gaussian():
+    answer = code_gaussian(z_train)
+    if answer is None:
+        return lk.todo("ex2", "code_gaussian returns None")
+    mean, std = (torch.as_tensor(t, dtype=torch.float32) for t in answer)
+    eps = torch.randn(500, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        yours, noise = ae16.decode(mean + std * eps), ae16.decode(eps)
+    p_yours, p_noise = lk.precision(yours), lk.precision(noise)
+    lk.show(yours[:16], nrow=16, title=f"16 draws from your Gaussian (precision {p_yours:.2f})")
+    lk.check("ex2", p_yours >= p_noise + 0.2, f"precision {p_yours:.2f} for your Gaussian, {p_noise:.2f} for N(0, I)")
+
+
+check_code_gaussian()
+
+# %% [markdown]
+# ### Exercise 3: find a hole
+# Give `hole`, a 2-D code inside the square of the picture in section 6 (between the 1st and 99th
+# percentile of the test codes in each coordinate) that is far from every test code: its distance to
+# the nearest test code must be at least 5 times the median nearest-neighbour distance between test
+# codes. Read one off the scatter plot, or search a grid. The check decodes it: what does a hole look like?
+
+# %% tags=["exercise"]
+hole = None  # your answer: torch.tensor([z0, z1])
+
+# %% tags=["solution"]
+# Search a 100 x 100 grid over the square for the point farthest from any test code.
+lo, hi = z2.quantile(0.01, 0), z2.quantile(0.99, 0)
+t = torch.linspace(0, 1, 100)
+candidates = torch.cartesian_prod(t, t) * (hi - lo) + lo
+hole = candidates[torch.cdist(candidates, z2).min(1).values.argmax()]
+
+
+# %%
+def check_hole():
+    if hole is None:
+        return lk.todo("ex3", "hole is None")
+    h = torch.as_tensor(hole, dtype=torch.float32).reshape(2)
+    lo, hi = z2.quantile(0.01, 0), z2.quantile(0.99, 0)
+    inside = bool(((h >= lo) & (h <= hi)).all())
+    sample = z2[torch.randperm(len(z2), generator=torch.Generator().manual_seed(0))[:2000]]
+    d = torch.cdist(sample, sample)
+    d.fill_diagonal_(float("inf"))
+    typical = float(d.min(1).values.median())
+    distance = float(torch.cdist(h[None], z2).min())
+    with torch.no_grad():
+        image = ae2.decode(h[None])
+    digit, conf = lk.classify(image)
+    where = tuple(round(float(v), 1) for v in h)
+    lk.show(image, nrow=1, title=f"decode{where}: read as {int(digit)} ({conf.item():.2f})")
+    ok = inside and distance >= 5 * typical
+    lk.check("ex3", ok, f"inside the square: {inside}; nearest test code {distance:.2f} away, "
+             f"{distance / typical:.0f}x the typical spacing {typical:.3f} (needs 5x)")
+
+
+check_hole()
+
+# %%
+lk.finish()
