@@ -119,7 +119,7 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, **k
     Checkpoints are cached in ``GENZOO_LAB_CACHE``, so a rerun of the lab loads instead of training.
     """
     import pytorch_lightning as pl
-    from genzoo.models.base import load_model
+    from genzoo.models.loading import load_model
     from genzoo.registry import MODELS
 
     key = json.dumps([name, kwargs, epochs, seed, FAST], sort_keys=True)
