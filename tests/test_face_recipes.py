@@ -42,3 +42,50 @@ def test_face_recipe_trains(
         "--trainer.accelerator", "cpu", "--trainer.default_root_dir", str(tmp_path),
     ])  # fmt: skip
     assert code == 0
+
+
+GPU_RECIPES = sorted(RECIPE_ROOT.glob("*/*_gpu.yaml"))
+
+
+@pytest.mark.parametrize("recipe", GPU_RECIPES, ids=[f"{p.parent.name}/{p.stem}" for p in GPU_RECIPES])
+def test_gpu_recipe_runs_its_code_path_on_cpu(
+    recipe: Path, face_roots: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GPU recipe trains one batch on the CPU with the GPU suites' bf16-mixed precision: the same networks,
+    losses and precision handling that a GPU run uses, so a recipe that cannot run is found without a GPU."""
+    monkeypatch.delenv("GENZOO_RUN_VERSION", raising=False)
+    dataset = recipe.parent.name
+    data = [] if dataset == "mnist" else ["--data.root", str(face_roots[dataset]), "--data.cache_dir",
+                                          str(face_roots["cache"])]  # fmt: skip
+    code = main([
+        "fit", "--config", str(recipe), *data, "--data.batch_size", "2", "--trainer.fast_dev_run", "1",
+        "--trainer.accelerator", "cpu", "--trainer.precision", "bf16-mixed",
+        "--trainer.default_root_dir", str(tmp_path),
+    ])  # fmt: skip
+    assert code == 0
+
+
+GPU_SUITES = sorted((RECIPE_ROOT.parent / "suites").glob("*_gpu.yaml"))
+
+
+@pytest.mark.parametrize("suite", GPU_SUITES, ids=[p.stem for p in GPU_SUITES])
+def test_gpu_suite_runs_of_every_model_build_on_cpu(
+    suite: Path, face_roots: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every (model, seed 0) run a GPU suite would start parses and builds, with the suite's recipes, model
+    arguments and precision, the accelerator switched to the CPU (``genzoo.cli.configure`` builds, no training)."""
+    from genzoo.bench.spec import BenchSpec, fit_arguments, resolve_models
+    from genzoo.cli import configure
+    from genzoo.commands.bench import load_suite
+
+    settings = load_suite(suite)
+    data_args = {} if settings["data"] == "mnist" else {"root": str(face_roots[settings["data"]]),
+                                                        "cache_dir": str(face_roots["cache"])}  # fmt: skip
+    trainer_args = {**settings.get("trainer_args", {}), "accelerator": "cpu", "devices": 1}
+    spec = BenchSpec(data=settings["data"], models=["all"], seeds=[0], max_epochs=1, data_args=data_args,
+                     model_args=settings.get("model_args", {}), trainer_args=trainer_args)  # fmt: skip
+    for model in resolve_models(spec):
+        monkeypatch.delenv("GENZOO_RUN_VERSION", raising=False)
+        args = fit_arguments(spec, model, 0, tmp_path / model)
+        cli = configure(args[1:])
+        assert cli.model.hparams.get("backbone", "conv") == "conv", f"{suite.stem}: {model} is not on conv"
