@@ -26,7 +26,7 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from genzoo.atomic import atomic_path
 from genzoo.errors import GenzooError, condense_argument_error
-from genzoo.registry import DATAMODULES
+from genzoo.registry import DATAMODULES, Registry
 
 RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
 LAST_CHECKPOINT = "last.ckpt"
@@ -166,11 +166,11 @@ def read_metrics_csv(path: Path) -> list[dict[str, float]]:
 
 
 # ----- loggers ---------------------------------------------------------------------------------------
-LOGGER_CLASSES = {
-    "csv": "pytorch_lightning.loggers.CSVLogger",
-    "tensorboard": "pytorch_lightning.loggers.TensorBoardLogger",
-    "wandb": "pytorch_lightning.loggers.WandbLogger",
-}
+#: the loggers ``--trainer.logger csv|tensorboard|wandb`` names; config.yaml records them by class path
+LOGGERS: Registry[Any] = Registry("logger")
+LOGGERS.add("csv", "pytorch_lightning.loggers:CSVLogger", "metrics.csv in the run folder (always written)")
+LOGGERS.add("tensorboard", "pytorch_lightning.loggers:TensorBoardLogger", "TensorBoard event files")
+LOGGERS.add("wandb", "pytorch_lightning.loggers:WandbLogger", "Weights & Biases (offline without an account)")
 
 
 def configure_wandb_offline() -> None:

@@ -38,7 +38,7 @@ from genzoo.datamodules.base import InMemoryImageDataModule
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
-from genzoo.runs import LOGGER_CLASSES, RUN_VERSION_ENV, build_logger, configure_wandb_offline
+from genzoo.runs import LOGGERS, RUN_VERSION_ENV, build_logger, configure_wandb_offline
 
 DEFAULT_ROOT_DIR = "runs"
 DEFAULT_SEED = 0
@@ -55,7 +55,7 @@ class GenzooSaveConfig(SaveConfigCallback):
         from jsonargparse import Namespace
 
         self.config["trainer"]["logger"] = Namespace(
-            class_path=LOGGER_CLASSES[self.logger_choice], init_args=Namespace(save_dir=trainer.default_root_dir)
+            class_path=LOGGERS.class_path(self.logger_choice), init_args=Namespace(save_dir=trainer.default_root_dir)
         )
         super().setup(trainer, pl_module, stage)
 
@@ -127,7 +127,7 @@ class GenzooCLI(LightningCLI):
         """A config.yaml saved by genzoo names its logger by class (see GenzooSaveConfig): use that choice."""
         logger = trainer_cfg.get("logger")
         recorded = getattr(logger, "class_path", None) if logger is not None else None
-        choice = {v: k for k, v in LOGGER_CLASSES.items()}.get(recorded)
+        choice = LOGGERS.name_for_path(recorded) if recorded else None
         if choice is not None and getattr(logger.init_args, "version", None) is None:
             self.logger_choice = self.logger_choice or choice
             trainer_cfg["logger"] = None
