@@ -81,8 +81,9 @@ with torch.no_grad():
     table = cvae.decode(z_styles.repeat(10, 1), torch.arange(10).repeat_interleave(10))  # row d: digit d
 read, _ = lk.classify(table)
 asked = torch.arange(10).repeat_interleave(10)
+share = float((read == asked).float().mean())
 lk.show(table, nrow=10, row_labels=list(range(10)), ylabel="condition c (digit asked for)", xlabel="style code z",
-        title=f"One code per column, decoded as every digit ({float((read == asked).float().mean()):.0%} read as asked)")
+        title=f"One code per column, decoded as every digit ({share:.0%} read as asked)")
 
 # %% [markdown]
 # Each column keeps its slant and thickness through all ten digits: the code is the hand, the label the
@@ -239,7 +240,8 @@ def check_spec():
     read, _ = lk.classify(images)
     acc = float((read == 3).float().mean())
     lk.show(images[:24], nrow=12, title=f"genzoo sample --cond {spec}: {acc:.0%} of 200 read as 3")
-    lk.check("ex3", acc >= 0.5, f"--cond {spec!r} gives labels {labels[:3].tolist()}...; {acc:.0%} read as 3 (needs 50%)")
+    lk.check("ex3", acc >= 0.5,
+             f"--cond {spec!r} gives labels {labels[:3].tolist()}...; {acc:.0%} read as 3 (needs 50%)")
 
 
 check_spec()
