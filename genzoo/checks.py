@@ -205,6 +205,15 @@ def check_output_file(path: Path, flag: str = "--out", suffixes: Iterable[str] |
         raise GenzooError(f"{flag} {path}: cannot write in {folder} ({err.strerror})") from None
 
 
+#: what an ``--out`` of images may be: a .png grid or an .npz of uint8 arrays (sample and the latent commands)
+IMAGE_OUTPUT_SUFFIXES = (".png", ".npz")
+
+
+def check_image_output(path: Path) -> None:
+    """``check_output_file`` for an ``--out`` of images (.png or .npz, in any case)."""
+    check_output_file(path, "--out", IMAGE_OUTPUT_SUFFIXES)
+
+
 def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
     """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated or foreign file."""
     import torch

@@ -54,7 +54,7 @@ def render_figure(fig: object) -> torch.Tensor:
     canvas.draw()
     rgba = torch.frombuffer(bytearray(canvas.buffer_rgba()), dtype=torch.uint8)
     width, height = canvas.get_width_height()
-    return rearrange(rgba.view(height, width, 4)[..., :3], "h w c -> c h w").float() / 255.0
+    return to_unit_float(rearrange(rgba.view(height, width, 4)[..., :3], "h w c -> c h w"))
 
 
 def latent_grid(low: torch.Tensor, high: torch.Tensor, steps: int = 20) -> torch.Tensor:

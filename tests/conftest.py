@@ -60,15 +60,20 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture
-def mnist_copy(tmp_path: Path) -> Path:
-    """A data root whose mnist/ holds a private copy of the bundled files (safe to corrupt)."""
-    target = tmp_path / "data" / "mnist"
+def copy_bundled_mnist(root: Path) -> Path:
+    """Copy the bundled MNIST files into ``root/mnist`` (writable copies); returns ``root``."""
+    target = root / "mnist"
     target.mkdir(parents=True)
     for f in BUNDLED_MNIST.glob("*.gz"):
         shutil.copy(f, target / f.name)
         (target / f.name).chmod(0o644)
-    return tmp_path / "data"
+    return root
+
+
+@pytest.fixture
+def mnist_copy(tmp_path: Path) -> Path:
+    """A data root whose mnist/ holds a private copy of the bundled files (safe to corrupt)."""
+    return copy_bundled_mnist(tmp_path / "data")
 
 
 @pytest.fixture(scope="session")

@@ -11,24 +11,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import BUNDLED_MNIST
+from conftest import copy_bundled_mnist
 from face_data import make_anime_jpg, make_celeba
 
 from genzoo.errors import GenzooError
 from genzoo.metrics.features import EXTRACTORS
 from genzoo.registry import DATAMODULES
 
-
-def copy_mnist(root: Path) -> Path:
-    (root / "mnist").mkdir(parents=True)
-    for source in BUNDLED_MNIST.glob("*.gz"):
-        (root / "mnist" / source.name).write_bytes(source.read_bytes())
-    return root
-
-
 #: dataset name -> a function that writes a small copy of its files under a folder and returns the root
 LAYOUTS = {
-    "mnist": copy_mnist,
+    "mnist": copy_bundled_mnist,
     "celeba": lambda root: make_celeba(root, n=24, labelled=12),
     "anime": lambda root: make_anime_jpg(root, n=24),
     "folder": lambda root: make_anime_jpg(root, n=24),

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from genzoo.checks import check_image_output
 from genzoo.commands.args import CommandParser
 
 DATA_HELP = "dataset name (default: the run's own, from its config.yaml); --data.KEY VALUE flags as in genzoo fit"
@@ -42,9 +43,7 @@ def open_explorer(
 def parse_latent_args(parser: CommandParser, argv: list[str]) -> tuple[argparse.Namespace, object]:
     """Parsed flags and the explorer of ``--ckpt`` (model loaded; data loaded when a picture needs it)."""
     args, data_flags = parser.parse_known_args(argv)  # before any import of torch: --help answers at once
-    from genzoo.latent.pictures import check_output_path
-
-    check_output_path(args.out)
+    check_image_output(args.out)
     explorer = open_explorer(args.ckpt, args.data, data_flags, parser.prog)
     explorer.seed = args.seed
     return args, explorer

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genzoo.atomic import atomic_path
-from genzoo.checks import check_output_file
+from genzoo.checks import check_image_output
 from genzoo.commands.args import CommandParser, positive_int
 from genzoo.errors import GenzooError
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     import torch
 
 # torch is imported inside the functions that run, so that `genzoo sample --help` answers at once.
-OUTPUT_SUFFIXES = (".png", ".npz")
 
 
 MAX_OUTPUT_BYTES = 2 * 2**30  # what one output file may hold (uint8 pixels): far beyond any grid worth viewing
@@ -32,20 +31,15 @@ def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> No
     import numpy as np
     import torch
 
-    from genzoo.viz import save_png, to_uint8
+    from genzoo.viz import save_png, to_uint8, to_unit_float
 
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".png":
-            floats = images.float().div(255) if images.dtype == torch.uint8 else images
-            save_png(floats, tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
+            save_png(to_unit_float(images), tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
         else:
             pixels = images if images.dtype == torch.uint8 else to_uint8(images)
             with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a name ending otherwise
                 np.savez_compressed(f, images=pixels.cpu().numpy())
-
-
-def check_output_path(out: Path) -> None:
-    check_output_file(out, "--out", OUTPUT_SUFFIXES)
 
 
 def check_sample_size(num: int, image_shape: tuple[int, ...]) -> None:
@@ -104,7 +98,7 @@ def sample_command(argv: list[str]) -> int:
         help="attributes --cond does not name: drawn at their training frequencies (freq, default) or 0",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    check_output_path(args.out)
+    check_image_output(args.out)
 
     import torch
 

@@ -26,6 +26,7 @@ from genzoo.latent.pictures import (
     reconstruction_picture,
     traversal_picture,
 )
+from genzoo.viz import to_unit_float
 
 MAX_CODES = 2000  #: test images encoded for principal directions and maps
 MAX_GROUP = 5000  #: training images per group for an attribute direction (as genzoo edit)
@@ -78,7 +79,7 @@ def image_from_pil(im: Any, image_shape: tuple[int, int, int], name: str) -> tor
                 f"{name} is a {CHANNEL_NAMES.get(pixels.shape[-1], str(pixels.shape[-1]) + '-channel')} image; "
                 f"this model takes {CHANNEL_NAMES[channels]} images"
             )
-    return rearrange(torch.from_numpy(pixels.copy()), "h w c -> c h w").float() / 255.0
+    return to_unit_float(rearrange(torch.from_numpy(pixels.copy()), "h w c -> c h w"))
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -139,8 +140,6 @@ class LatentExplorer:
         return bool(getattr(self.model, "multi_label", False))
 
     def as_floats(self, images: torch.Tensor) -> torch.Tensor:
-        from genzoo.viz import to_unit_float
-
         return to_unit_float(images, self.model.device)
 
     @cached_property

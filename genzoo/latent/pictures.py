@@ -15,11 +15,9 @@ import numpy as np
 import torch
 
 from genzoo.atomic import atomic_path
-from genzoo.errors import GenzooError
+from genzoo.checks import check_image_output
 from genzoo.latent import figures, ops
 from genzoo.viz import paired_rows, to_uint8
-
-OUTPUT_SUFFIXES = (".png", ".npz")
 
 
 @dataclass
@@ -36,18 +34,12 @@ class Picture:
         return self.draw()
 
 
-def check_output_path(out: Path) -> None:
-    """``--out`` must end in .png or .npz (any case), checked before any work is done."""
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise GenzooError(f"--out {out}: unsupported suffix {out.suffix or '(none)'!r}; use .png or .npz")
-
-
 def write_picture(picture: Picture, out: Path) -> None:
     """``.png``: the drawn picture; ``.npz``: ``images`` (uint8 N x C x H x W), ``codes`` and the other
     arrays. Written to a temporary file and moved into place (an interrupted run leaves no half file)."""
     from torchvision.utils import save_image
 
-    check_output_path(out)
+    check_image_output(out)
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".png":
             save_image(picture.render(), tmp, format="png")
