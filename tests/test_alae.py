@@ -166,6 +166,30 @@ def test_style_alae_trains_on_64x64_rgb() -> None:
     assert all(math.isfinite(v) for v in values.values())
 
 
+@pytest.mark.parametrize("outer_level", ["plain", "style"])
+def test_style_mixing_takes_each_level_from_its_code(outer_level: str) -> None:
+    torch.manual_seed(0)
+    widths = [4, 8] if outer_level == "plain" else [4, 4, 8]
+    model = StyleALAE(latent_dim=8, w_dim=8, hidden_dims=widths, outer_level=outer_level).eval()
+    levels = len(model.style_sides)
+    assert model.style_sides == [7 * 2**i for i in range(levels)]
+    with torch.no_grad():  # untrained AdaIN styles are near the identity: make them matter
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    a, b = torch.randn(3, 8), torch.randn(3, 8)
+    alone_a, alone_b = model.generate(a, noise=False), model.generate(b, noise=False)
+    torch.testing.assert_close(model.mix_styles(a, b, crossover=levels), alone_a)
+    torch.testing.assert_close(model.mix_styles(a, b, crossover=0), alone_b)
+    mixed = model.mix_styles(a, b, crossover=1)
+    assert (mixed - alone_a).abs().max() > 1e-3 and (mixed - alone_b).abs().max() > 1e-3
+    same_per_level = a[:, None].expand(-1, levels, -1)
+    torch.testing.assert_close(model.generate(same_per_level, noise=False), alone_a)
+    with pytest.raises(GenzooError, match="crossover"):
+        model.mix_styles(a, b, crossover=levels + 1)
+    with pytest.raises(GenzooError, match="w_dim"):
+        model.generate(torch.randn(3, levels + 1, 8), noise=False)
+
+
 def test_bad_arguments_raise_one_line_errors() -> None:
     with pytest.raises(GenzooError, match="halved"):
         StyleALAE(hidden_dims=[4, 8, 8])  # plain outer level: styles at 14x14, which halves once (to 7x7)

@@ -45,6 +45,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genzoo.errors import GenzooError
 from genzoo.models.alae import ALAE
 from genzoo.nn.style import OuterLevel, StyleEncoder, StyleGenerator, default_style_widths
 
@@ -113,6 +114,23 @@ class StyleALAE(ALAE):
     def build_encoder(self) -> nn.Module:
         widths, per_level, outer = self.style_options()
         return StyleEncoder(self.image_shape, widths, self.w_dim, per_level, outer)
+
+    @property
+    def style_sides(self) -> list[int]:
+        """The side of each style level of G, coarse first (MNIST's default: [7, 14])."""
+        first = self.generator.const.shape[-1]
+        return [first * 2**i for i in range(len(self.generator.levels))]
+
+    @torch.no_grad()
+    def mix_styles(self, w_coarse: torch.Tensor, w_fine: torch.Tensor, crossover: int = 1) -> torch.Tensor:
+        """Style mixing (StyleGAN, section 3.1): images drawn with ``w_coarse`` (B, w_dim) at the levels
+        before ``crossover`` and ``w_fine`` (B, w_dim) from it on; noise at its mean. With codes E(x_a)
+        and E(x_b) of two real images, the result has a's layout in b's strokes (for a low crossover)."""
+        levels = len(self.style_sides)
+        if not 0 <= crossover <= levels:
+            raise GenzooError(f"crossover must be a level from 0 to {levels}, got {crossover}")
+        styles = torch.stack([w_coarse if i < crossover else w_fine for i in range(levels)], dim=1)
+        return self.generate(styles, noise=False)  # (B, C, H, W) in [0, 1]
 
     def generator_logits(self, w: torch.Tensor, noise: bool, generator: torch.Generator | None) -> torch.Tensor:
         """G(w): the same style w at every layer; per-layer noise unless ``noise`` (or the model's) is off."""

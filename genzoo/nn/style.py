@@ -206,13 +206,24 @@ class StyleGenerator(nn.Module):
         self.to(memory_format=MEMORY_FORMAT)
 
     def forward(self, w: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+        """w (B, w_dim): one style for every level; or (B, levels, w_dim): a style per level, coarse first
+        (StyleGAN's style mixing: the coarse levels set the layout, the fine ones the strokes)."""
+        styles = self.styles_per_level(w)  # (B, levels, w_dim)
         x = self.const.expand(len(w), -1, -1, -1).contiguous(memory_format=MEMORY_FORMAT)  # (B, C0, h0, w0)
         for i, level in enumerate(self.levels):
             if i > 0:
                 x = F.interpolate(x, scale_factor=2.0, mode="nearest")  # (B, C, 2h, 2w)
             for conv in level:
-                x = conv(x, w, noise, generator)
+                x = conv(x, styles[:, i], noise, generator)
         return self.to_image(x).contiguous()  # (B, C, H, W) logits, in the usual memory format
+
+    def styles_per_level(self, w: torch.Tensor) -> torch.Tensor:
+        levels = len(self.levels)
+        if w.dim() == 2:
+            return w[:, None].expand(-1, levels, -1)
+        if w.dim() != 3 or w.shape[1] != levels:
+            raise GenzooError(f"the generator takes w as (B, w_dim) or (B, {levels}, w_dim), got {tuple(w.shape)}")
+        return w
 
 
 class StyleReadConv(nn.Module):
