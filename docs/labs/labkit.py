@@ -235,6 +235,37 @@ def coverage(images: torch.Tensor) -> dict:
     return class_histogram_stats(logits)
 
 
+def networks_moved(model, images: torch.Tensor, labels: torch.Tensor, letters: dict[str, str]) -> list[set[str]]:
+    """Train ``model`` on one batch and return, for every optimizer step of that batch in order, the
+    networks whose weights the step changed (by the letters given for their attribute names, e.g.
+    ``{"encoder": "E"}``). It watches the optimizers, so it reports what the code does, not what it says."""
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    nets = {letter: getattr(model, name) for name, letter in letters.items()}
+    moved: list[set[str]] = []
+    before: dict[str, list[torch.Tensor]] = {}
+
+    def snapshot(optimizer, args, kwargs):
+        before.update({k: [q.detach().clone() for q in net.parameters()] for k, net in nets.items()})
+
+    def compare(optimizer, args, kwargs):
+        moved.append({k for k, net in nets.items() if any(not torch.equal(old, new)
+                                                          for old, new in zip(before[k], net.parameters()))})
+
+    class Watch(pl.Callback):
+        def on_train_start(self, trainer, module):
+            for opt in trainer.optimizers:
+                opt.register_step_pre_hook(snapshot)
+                opt.register_step_post_hook(compare)
+
+    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", callbacks=[Watch()],
+                         limit_val_batches=0, num_sanity_val_steps=0)  # fmt: skip
+    trainer.fit(model, DataLoader(TensorDataset(images, labels), batch_size=len(images)))
+    return moved
+
+
 # ----- drawing ------------------------------------------------------------------------------------
 def grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
     from torchvision.utils import make_grid
@@ -244,7 +275,8 @@ def grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
 
 def show(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None, row_labels=None, col_labels=None,
          xlabel: str = "", ylabel: str = "", size: float = 0.45):  # fmt: skip
-    """Draw images (N, C, H, W) in [0, 1] as a grid with a title; labels per row/column if given."""
+    """Draw images (N, C, H, W) in [0, 1] as a grid with a title; labels per row/column if given. Into
+    ``ax`` (returned) when given, else into a figure of its own that is shown at once."""
     g = grid(images, nrow)
     n_rows = -(-len(images) // nrow)
     own = ax is None
@@ -265,9 +297,10 @@ def show(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None, row_labe
     ax.set_ylabel(ylabel)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    if own:
+    if own:  # drawn and shown here: return nothing, so the notebook prints no "<Axes ...>" line
         plt.tight_layout()
         plt.show()
+        return None
     return ax
 
 

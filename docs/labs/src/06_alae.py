@@ -1,0 +1,251 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lab 06: the adversarial latent autoencoder (ALAE)
+#
+# Lab 05's AEGAN bolted an encoder onto a GAN and tied the two with pixel reconstructions. The ALAE
+# (Pidhorskyi, Adjeroh & Doretto, CVPR 2020) goes the other way: it splits both players of a GAN in two
+# and plays the whole game on *codes*. The generator becomes G o F: a mapping network F turns noise z
+# into a code w, and G draws the image. The discriminator becomes D o E: an encoder E reads an image into
+# a code w, and a small D judges that code. One more term, E(G(w)) = w, makes E the inverse of G. There
+# is no pixel loss anywhere, yet real images are reconstructed as G(E(x)). This lab puts the four
+# networks and the three updates on the page, trains `alae`, and looks at what it does with real images:
+# reconstructions without a pixel loss, and walks between them in w.
+
+# %%
+import sys
+
+sys.path[:0] = [".", ".."]  # labkit.py lives in docs/labs (this notebook may run from docs/labs/solutions)
+import labkit as lk
+import matplotlib.pyplot as plt
+import torch
+
+lk.start("Lab 06, the ALAE")
+x_test, y_test = lk.test_set()
+
+# %% [markdown]
+# ## 1. F, G, E and D, in the model's own file
+# `genzoo/models/alae.py` builds the two sides of the game. F is a small MLP on w-sized vectors; G and E
+# are the backbone's decoder and encoder (MLPs on MNIST); D is a small MLP on codes, never on pixels:
+
+# %%
+import genzoo.models.alae as alae_module
+from genzoo.registry import MODELS
+
+lk.source(alae_module.ALAE.__init__, start="# The generator side", end="if equalized_lr")
+fresh = MODELS.get("alae")()
+for letter, net in [("F", "mapping"), ("G", "generator"), ("E", "encoder"), ("D", "discriminator")]:
+    print(f"{letter} = self.{net}: {sum(p.numel() for p in getattr(fresh, net).parameters()):>9,} parameters")
+
+# %% [markdown]
+# ## 2. Three updates per batch
+# (I) E and D learn to tell real images from generated ones *by their codes*, with an R1 penalty on
+# real images; (II) F and G learn to make images whose codes D takes for real; (III) E and G learn the
+# latent autoencoding E(G(w)) = w, with w = F(z) as the target (F itself is not trained by it).
+
+# %%
+lk.source(alae_module.ALAE.training_step)
+
+# %% [markdown]
+# ## 3. Train it
+# The MNIST defaults (z and w of 50 numbers, MLPs of 512-512, Adam 1e-3, R1 gamma 1, an exponential
+# moving average of F, G and E used for sampling), 4 epochs (the default run trains 14;
+# `docs/models/alae.md` has its curve). Samples are G(F(z)):
+
+# %%
+alae = lk.train("alae", epochs=4)
+samples = alae.sample(2000, generator=torch.Generator().manual_seed(0))
+cover = lk.coverage(samples)
+lk.show(samples[:64], nrow=16, title=f"ALAE: 64 samples G(F(z)); precision {lk.precision(samples[:500]):.2f}, "
+        f"class entropy {cover['entropy']:.2f}")
+
+# %% [markdown]
+# ## 4. The latent autoencoding term at work
+# Phase III asks E to give back the code that G was given. Below, 1,000 codes w = F(z) go through G and
+# back through E, for the trained model and for an untrained one. Each point is one coordinate of one
+# code: on the diagonal, E(G(w)) = w.
+
+# %%
+@torch.no_grad()
+def round_trip(model, n=1000, seed=1):
+    w = model.prior_sample(n, torch.Generator().manual_seed(seed))
+    return w, model.encode(model.decode(w))
+
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+for ax, (name, model) in zip(axes, [("untrained", fresh.eval()), ("trained 4 epochs", alae)]):
+    w, back = round_trip(model)
+    rel = float(((back - w) ** 2).mean() / w.var(0).mean())
+    ax.scatter(w[:, :4].flatten(), back[:, :4].flatten(), s=2, alpha=0.4, rasterized=True)
+    lim = float(w[:, :4].abs().max())
+    ax.plot([-lim, lim], [-lim, lim], "k--", lw=1, label="E(G(w)) = w")
+    ax.set_xlabel("w = F(z), coordinates 0-3")
+    ax.set_ylabel("E(G(w)), the same coordinates")
+    ax.set_title(f"{name}: error / variance of w = {rel:.2f}")
+    ax.legend(loc="upper left")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Untrained, E's answer has nothing to do with w (the error is as large as w's own variance, or larger).
+# Trained, the points lie along the diagonal: E reads back most of what G was told to draw.
+#
+# ## 5. Reconstructions without a pixel loss
+# Nothing in the three updates compares pixels. Still, G(E(x)) of a real image is a picture of it:
+# E learned to read the codes G writes, and the adversarial game made codes of real images look like
+# codes of generated ones. Compare with a plain autoencoder (lab 01), whose only aim is pixels:
+
+# %%
+ae = lk.train("ae", epochs=1)
+idx = torch.cat([lk.first_of_each_digit(y_test), lk.first_of_each_digit(y_test[100:]) + 100])
+x = x_test[idx]
+alae_recon, ae_recon = alae.reconstruct(x), ae.reconstruct(x)
+lk.show(torch.cat([x, alae_recon, ae_recon]), nrow=20,
+        title="Test digits (top), the ALAE's G(E(x)) (middle), a plain AE's reconstruction (bottom)",
+        row_labels=["input", "ALAE", "AE"])
+print(f"pixel MSE on the test set: ALAE {lk.recon_mse(alae, x_test):.4f}, AE (1 epoch) {lk.recon_mse(ae, x_test):.4f}")
+print(f"sharpness (variance of the Laplacian): real {lk.sharpness(x_test[:1000]):.4f}, "
+      f"ALAE {lk.sharpness(alae.reconstruct(x_test[:1000])):.4f}, AE {lk.sharpness(ae.reconstruct(x_test[:1000])):.4f}")
+
+# %% [markdown]
+# The ALAE was never asked for the pixels, yet its pixel error is about the AE's, and its
+# reconstructions are sharper (about twice the AE's variance of the Laplacian, nearer the real digits'):
+# they are redrawn by a generator, not averaged by a decoder. They are not copies either: where a digit
+# is unusual (a broken 4, a 5 with a loop) the ALAE draws a more common digit of that class, in a
+# similar hand. Exercise 2 measures how often the digit survives.
+#
+# ## 6. Walking in w
+# Encode two test images, walk the straight line between their codes, and decode each point
+# (`genzoo.latent.ops.interpolate`, what `genzoo interpolate --from A --to B` draws). Below each walk,
+# the same two images cross-faded pixel by pixel.
+
+# %%
+from genzoo.latent import ops
+
+pairs = [(0, 1), (2, 3), (4, 7), (8, 11)]
+a, b = x_test[[i for i, _ in pairs]], x_test[[j for _, j in pairs]]
+t = torch.linspace(0, 1, 10)
+walk, _ = ops.interpolate(alae, a, b, steps=10)  # (4, 10, 1, 28, 28)
+fade = (1 - t)[None, :, None, None, None] * a[:, None] + t[None, :, None, None, None] * b[:, None]
+rows = torch.stack([walk, fade], 1).flatten(0, 2)
+labels = [f"{kind} {y_test[i].item()}->{y_test[j].item()}" for i, j in pairs for kind in ("w walk", "fade")]
+lk.show(rows, nrow=10, title="ALAE: decoded walk between two codes w = E(x), and the pixel cross-fade under it",
+        row_labels=labels, col_labels=[f"{v:.1f}" for v in t.tolist()], xlabel="t", size=0.5)
+
+# %% [markdown]
+# The cross-fade is a double exposure in the middle: both digits at half strength, one over the other.
+# The walk in w changes the strokes instead, one shape bending into the next (a 1 thickens into a 0, a
+# 4 closes into a 9). After 4 epochs the middle of a walk between two different digits is often still a
+# faint, uncertain shape; exercise 3 measures how much more digit-like it is than the fade.
+#
+# ## Exercises
+# Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why. Solutions:
+# `solutions/06_alae.ipynb`.
+#
+# ### Exercise 1: who learns in which update?
+# Give, for each of the three updates, the set of networks whose weights it changes, as letters
+# (`"F"`, `"G"`, `"E"`, `"D"`). The check trains a fresh ALAE on one batch and watches its optimizers
+# (`lk.networks_moved`): what the code really does, step by step.
+
+# %% tags=["exercise"]
+updates = {"I": None, "II": None, "III": None}  # e.g. {"E", "D"}
+
+# %% tags=["solution"]
+updates = {"I": {"E", "D"}, "II": {"F", "G"}, "III": {"E", "G"}}
+
+
+# %%
+def check_updates():
+    if any(v is None for v in updates.values()):
+        return lk.todo("ex1", "fill in every update's set of networks")
+    letters = {"mapping": "F", "generator": "G", "encoder": "E", "discriminator": "D"}
+    steps = lk.networks_moved(MODELS.get("alae")(), x_test[:64], y_test[:64], letters)
+    # Updates I and II step one optimizer each; III steps both (E's, then G's): steps 3 and 4.
+    seen = {"I": steps[0], "II": steps[1], "III": steps[2] | steps[3]}
+    wrong = [f"{k}: yours {sorted(updates[k])}, the code's {sorted(v)}"
+             for k, v in seen.items() if set(updates[k]) != v]
+    moved = [sorted(s) for s in steps]
+    lk.check("ex1", not wrong, "; ".join(wrong) or f"the optimizer steps of one batch moved {moved}")
+
+
+check_updates()
+
+
+# %% [markdown]
+# ### Exercise 2: does the reconstruction keep the digit?
+# Write `digit_kept(model, images, labels)`: the share of the reconstructions `model.reconstruct(images)`
+# that the shipped classifier (`lk.classify(images)` returns the digits it reads, and its confidence)
+# reads as the true label. The check runs it on 2,000 test digits and expects the ALAE to keep the
+# digit in at least 70% of them, and your number to agree with a reference.
+
+# %% tags=["exercise"]
+def digit_kept(model, images, labels):
+    return None  # your code
+
+
+# %% tags=["solution"]
+def digit_kept(model, images, labels):
+    digits, _ = lk.classify(model.reconstruct(images))
+    return float((digits == labels).float().mean())
+
+
+# %%
+def check_kept():
+    images, labels = x_test[:2000], y_test[:2000]
+    share = digit_kept(alae, images, labels)
+    if share is None:
+        return lk.todo("ex2", "digit_kept returns None")
+    reference = float((lk.classify(alae.reconstruct(images))[0] == labels).float().mean())
+    ok = abs(share - reference) < 1e-6 and share >= 0.7
+    lk.check("ex2", ok, f"the ALAE's G(E(x)) keeps the digit of {share:.0%} of the test images "
+             f"(reference {reference:.0%}; needs 70%) with no pixel loss at all")
+
+
+check_kept()
+
+
+# %% [markdown]
+# ### Exercise 3: halfway in w, halfway in pixels
+# Write `midpoints(model, a, b)`: the images decoded halfway between the codes of `a` and `b`
+# (`model.encode`, `model.decode`). The check draws 500 pairs of test digits of different classes and
+# compares the precision (`lk.precision`, the share that look like real digits) of your midpoints with
+# that of the pixel averages (a + b) / 2: it expects yours to be the more digit-like, by 0.1 or more.
+
+# %% tags=["exercise"]
+def midpoints(model, a, b):
+    return None  # your code
+
+
+# %% tags=["solution"]
+@torch.no_grad()
+def midpoints(model, a, b):
+    return model.decode((model.encode(a) + model.encode(b)) / 2)
+
+
+# %%
+def check_midpoints():
+    g = torch.Generator().manual_seed(3)
+    i, j = torch.randint(0, 10000, (2, 2000), generator=g)
+    keep = (y_test[i] != y_test[j]).nonzero()[:500, 0]
+    a, b = x_test[i[keep]], x_test[j[keep]]
+    mid = midpoints(alae, a, b)
+    if mid is None:
+        return lk.todo("ex3", "midpoints returns None")
+    p_w, p_pixels = lk.precision(mid), lk.precision((a + b) / 2)
+    lk.check("ex3", p_w >= p_pixels + 0.1, f"precision of the midpoints in w {p_w:.2f}, "
+             f"of the pixel averages {p_pixels:.2f} (needs 0.1 more)")
+    lk.show(torch.cat([a[:12], mid[:12], (a + b)[:12] / 2, b[:12]]), nrow=12,
+            title="Pairs of test digits a, b: halfway in w, and halfway in pixels",
+            row_labels=["a", "w", "pixels", "b"])
+
+
+check_midpoints()
+
+# %%
+lk.finish()
