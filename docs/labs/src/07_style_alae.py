@@ -1,0 +1,215 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lab 07 (epilogue): StyleALAE, a style per level
+#
+# Lab 06's ALAE fed its code w to G's first layer, like any decoder. StyleALAE (the same paper, section
+# 5) keeps the ALAE's game, F, D and the three updates unchanged, and swaps the two big networks for
+# StyleGAN's (Karras, Laine & Aila 2019): G starts from a *learned constant* image and receives w at
+# every resolution level as a **style**, the scale and shift of each feature map (AdaIN); E is its
+# mirror and *reads* the styles back out of its own feature maps. Because every level takes its own
+# copy of w, two codes can be given to different levels: the layout from one image, the strokes from
+# another. This lab puts the style layers on the page, trains `style_alae`, redraws one level at a time,
+# and mixes the styles of two real digits.
+
+# %%
+import sys
+
+sys.path[:0] = [".", ".."]  # labkit.py lives in docs/labs (this notebook may run from docs/labs/solutions)
+import labkit as lk
+import torch
+
+lk.start("Lab 07, StyleALAE")
+x_test, y_test = lk.test_set()
+
+# %% [markdown]
+# ## 1. The style layers, in genzoo's own files
+# `genzoo/models/style_alae.py` is the ALAE with two networks replaced:
+
+# %%
+import genzoo.models.style_alae as style_module
+import genzoo.nn.style as style_layers
+
+lk.source(style_module.StyleALAE, start="def build_generator", end="@property")
+
+# %% [markdown]
+# The generator's layer (`genzoo/nn/style.py`): convolution, noise, then AdaIN, which normalises every
+# channel of every image to mean 0 and spread 1 and then gives it the scale and shift that an affine map
+# of w asks for. So w sets the *statistics* of each feature map, not its pixels:
+
+# %%
+lk.source(style_layers.AdaIN)
+lk.source(style_layers.StyleGenerator.forward)
+
+# %% [markdown]
+# The encoder's layer reads those statistics back: the per-channel mean and spread of its activations,
+# mapped to w-space. E(x) is the sum of these readings over all layers (plus a dense reading of the
+# smallest map, which holds the layout; see `StyleEncoder`):
+
+# %%
+lk.source(style_layers.StyleReadConv.forward)
+
+# %% [markdown]
+# ## 2. Train it
+# The MNIST defaults: a learned 7 x 7 constant, style levels at 7 x 7 (16 channels) and 14 x 14 (8
+# channels), plain stride-2 layers to and from 28 x 28, per-pixel noise, w of 50 numbers. 4 epochs (the
+# default run trains 8; `docs/models/style_alae.md` has its curve). Samples are G(F(z)) with fresh noise:
+
+# %%
+model = lk.train("style_alae", epochs=4)
+print("style levels of G, coarse first (side in pixels):", model.style_sides)
+samples = model.sample(2000, generator=torch.Generator().manual_seed(0))
+cover = lk.coverage(samples)
+lk.show(samples[:64], nrow=16, title=f"StyleALAE: 64 samples; precision {lk.precision(samples[:500]):.2f}, "
+        f"class entropy {cover['entropy']:.2f}")
+
+# %% [markdown]
+# ## 3. One level at a time
+# `model.mix_styles(w_coarse, w_fine, crossover=1)` draws with `w_coarse` at the 7 x 7 level and
+# `w_fine` at the 14 x 14 level (StyleGAN's style mixing; with the same code twice it is an ordinary
+# sample). Below, each row keeps one code and redraws one level with six fresh codes from F.
+
+# %%
+lk.source(style_module.StyleALAE.mix_styles)
+g = torch.Generator().manual_seed(1)
+keep = model.prior_sample(4, g)  # (4, w_dim): the codes we keep
+fresh = model.prior_sample(6, g)  # (6, w_dim): the codes we put in one level
+rows = []
+for w in keep:
+    same = w.expand(6, -1)
+    rows += [model.mix_styles(w[None], w[None], 1), model.mix_styles(fresh, same, 1),
+             model.mix_styles(w[None], w[None], 1), model.mix_styles(same, fresh, 1)]
+lk.show(torch.cat(rows), nrow=14, size=0.55,
+        title="One code (first column of each half), with its 7x7 level (left) or its 14x14 level (right) redrawn",
+        row_labels=[f"code {i}" for i in range(4)],
+        col_labels=(["alone"] + [f"#{k}" for k in range(1, 7)]) * 2,
+        xlabel="the code alone, then the level redrawn with codes #1-#6: 7x7 level (left half), 14x14 level (right)")
+
+w, w_other = model.prior_sample(1000, g), model.prior_sample(1000, g)
+alone = lk.classify(model.mix_styles(w, w, 1))[0]
+coarse_changed = float((lk.classify(model.mix_styles(w_other, w, 1))[0] != alone).float().mean())
+fine_changed = float((lk.classify(model.mix_styles(w, w_other, 1))[0] != alone).float().mean())
+print(f"of 1,000 samples, redrawing the 7x7 level changes the digit read in {coarse_changed:.0%}, "
+      f"redrawing the 14x14 level in {fine_changed:.0%}")
+
+# %% [markdown]
+# The coarse level decides nearly everything: with code #k at 7 x 7, every row draws much the same
+# digit, whatever code it keeps at 14 x 14. The fine level keeps the shape and changes the strokes:
+# their thickness, texture and speckle. The classifier's reading still changes in a good share of the
+# samples when only the fine level is redrawn, because many of these 4-epoch digits are ambiguous shapes
+# that a few strokes tip one way or the other. (On 28 x 28 digits there are only two style levels; on
+# StyleGAN's faces, with nine, the split into pose, features and colour is much finer.)
+#
+# ## 4. Mixing two real digits
+# E reads a code from each image; `mix_styles` gives one to the 7 x 7 level and the other to the
+# 14 x 14 level (the paper's Figure 9, on digits). Rows: the image whose code sets the coarse level;
+# columns: the image whose code sets the fine level.
+
+# %%
+idx = lk.first_of_each_digit(y_test)
+a_idx, b_idx = idx[[0, 2, 4, 7, 8]], idx[[1, 3, 5, 6, 9]]
+a, b = x_test[a_idx], x_test[b_idx]
+with torch.no_grad():
+    wa, wb = model.encode(a), model.encode(b)
+cells = [torch.zeros(1, 1, 28, 28), b]
+for i in range(len(a)):
+    cells += [a[i : i + 1], model.mix_styles(wa[i].expand(len(b), -1), wb, crossover=1)]
+lk.show(torch.cat(cells), nrow=len(b) + 1, size=0.7,
+        title="Coarse styles from the row's digit, fine styles from the column's",
+        row_labels=["fine from:"] + [f"coarse {y_test[i].item()}" for i in a_idx],
+        col_labels=["coarse from:"] + [str(y_test[j].item()) for j in b_idx])
+
+# %% [markdown]
+# ## Exercises
+# Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why. Solutions:
+# `solutions/07_style_alae.ipynb`.
+#
+# ### Exercise 1: AdaIN by hand
+# Write `adain(x, style)`: `x` is a batch of feature maps (B, C, H, W); `style` (B, 2C) is what the
+# layer's affine map made of w, the first C numbers the scales and the last C the shifts. Normalise each
+# channel of each image to mean 0 and variance 1 (variance over its H x W pixels, divided by H x W, plus
+# 1e-5 under the square root), then multiply by (1 + scale) and add the shift. The check compares yours
+# with the first AdaIN layer of the trained G.
+
+# %% tags=["exercise"]
+def adain(x, style):
+    return None  # your code
+
+
+# %% tags=["solution"]
+def adain(x, style):
+    scale, shift = style[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
+    var, mean = torch.var_mean(x, dim=(2, 3), unbiased=False, keepdim=True)
+    return (x - mean) / (var + 1e-5).sqrt() * (1 + scale) + shift
+
+
+# %%
+def check_adain():
+    layer = model.generator.levels[0][0].adain  # the first style layer of G
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(8, layer.style.out_features // 2, 7, 7, generator=g) * 3 + 1
+    w = model.prior_sample(8, g)
+    with torch.no_grad():
+        style = layer.style(w)
+        yours, theirs = adain(x, style), layer(x, w)
+    if yours is None:
+        return lk.todo("ex1", "adain returns None")
+    err = float((yours - theirs).abs().max())
+    lk.check("ex1", err < 1e-4, f"largest difference from genzoo's AdaIN: {err:.2g} (needs under 1e-4)")
+
+
+check_adain()
+
+
+# %% [markdown]
+# ### Exercise 2: whose digit is it?
+# Mix 1,000 pairs of test digits of different classes, coarse styles from `a`, fine styles from `b`.
+# First guess: will the classifier mostly read a's digit or b's? Then write `mix_digits(model, a, b)`:
+# the digits the classifier (`lk.classify`) reads in those mixes. The check measures both shares.
+
+# %% tags=["exercise"]
+my_guess = None  # "a" or "b"
+
+
+def mix_digits(model, a, b):
+    return None  # your code
+
+
+# %% tags=["solution"]
+my_guess = "a"  # the coarse level sets the layout, and on digits the layout is the class
+
+
+@torch.no_grad()
+def mix_digits(model, a, b):
+    return lk.classify(model.mix_styles(model.encode(a), model.encode(b), crossover=1))[0]
+
+
+# %%
+def check_mix():
+    g = torch.Generator().manual_seed(5)
+    i, j = torch.randint(0, 10000, (2, 3000), generator=g)
+    keep = (y_test[i] != y_test[j]).nonzero()[:1000, 0]
+    a, b, ya, yb = x_test[i[keep]], x_test[j[keep]], y_test[i[keep]], y_test[j[keep]]
+    digits = mix_digits(model, a, b)
+    if digits is None or my_guess is None:
+        return lk.todo("ex2", "set my_guess and write mix_digits")
+    with torch.no_grad():
+        reference = lk.classify(model.mix_styles(model.encode(a), model.encode(b), crossover=1))[0]
+    share_a, share_b = float((digits == ya).float().mean()), float((digits == yb).float().mean())
+    winner = "a" if share_a > share_b else "b"
+    ok = torch.equal(torch.as_tensor(digits), reference) and my_guess == winner
+    lk.check("ex2", ok, f"the mixes read as a's digit {share_a:.0%}, as b's {share_b:.0%}; "
+             f"you guessed {my_guess!r}" + ("" if torch.equal(torch.as_tensor(digits), reference)
+                                             else "; mix_digits differs from the reference"))
+
+
+check_mix()
+
+# %%
+lk.finish()
