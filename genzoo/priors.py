@@ -66,15 +66,31 @@ def gaussian_mixture(n: int, dim: int, scale: float = 1.0, generator: torch.Gene
     Components are equally likely and drawn independently for every pair.
     """
     m = _pairs(n, dim)
-    dev = _device(generator)
-    k = torch.randint(NUM_MIXTURE_COMPONENTS, (m,), generator=generator, device=dev)
+    k = torch.randint(NUM_MIXTURE_COMPONENTS, (m,), generator=generator, device=_device(generator))
+    return _petals(k, scale, generator).view(n, dim)
+
+
+def mixture_of_labels(labels: torch.Tensor, dim: int, scale: float = 1.0,
+                      generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+    """(n, dim) draws from the mixture with the petal of each row chosen by its label (n,) in 0-9, in every
+    pair of dimensions: the prior of the AAE with label information (its paper's Figure 4)."""
+    if labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < NUM_MIXTURE_COMPONENTS:
+        raise GenzooError(f"the mixture prior has petals 0-{NUM_MIXTURE_COMPONENTS - 1}; a label is outside them")
+    pairs = _pairs(1, dim)  # petals per row, one per pair of dimensions (an odd dim raises)
+    k = labels.to(_device(generator)).long().repeat_interleave(pairs)  # (n * pairs,)
+    return _petals(k, scale, generator).view(len(labels), dim)
+
+
+def _petals(k: torch.Tensor, scale: float, generator: torch.Generator | None) -> torch.Tensor:
+    """One 2-D point from petal k[i] for every i: (m, 2)."""
+    m, dev = len(k), k.device
     angle = 2 * math.pi * k / NUM_MIXTURE_COMPONENTS  # (m,)
     radial = MIXTURE_RADIUS + MIXTURE_STD_RADIAL * torch.randn(m, generator=generator, device=dev)
     tangential = MIXTURE_STD_TANGENTIAL * torch.randn(m, generator=generator, device=dev)
     # Rotate the petal (radial, tangential) by its angle.
     x = radial * torch.cos(angle) - tangential * torch.sin(angle)
     y = radial * torch.sin(angle) + tangential * torch.cos(angle)
-    return scale * torch.stack([x, y], 1).view(n, dim)
+    return scale * torch.stack([x, y], 1)
 
 
 @PRIORS.register("swiss_roll")

@@ -17,7 +17,7 @@ from genzoo.datamodules.base import default_data_root
 from genzoo.datamodules.mnist import load_mnist_arrays
 from genzoo.errors import GenzooError
 from genzoo.models.aae import AAE
-from genzoo.priors import PRIORS, check_prior, sample_prior
+from genzoo.priors import PRIORS, check_prior, mixture_of_labels, sample_prior
 from genzoo.registry import MODELS
 
 MULTI_PHASE = [name for name in MODELS.names() if MODELS.get(name).multi_phase]
@@ -158,6 +158,51 @@ def test_aae_codes_follow_the_mixture_prior(digits):
         codes = model.encode(digits[0])
     prior = sample_prior("mixture", 4000, 2)
     assert 0.3 < float(codes.norm(dim=1).median() / prior.norm(dim=1).median()) < 3
+
+
+def petal_of(z: torch.Tensor) -> torch.Tensor:
+    """The index 0-9 of the mixture petal nearest each 2-D point (by angle)."""
+    angle = torch.atan2(z[:, 1], z[:, 0]) % (2 * math.pi)
+    return torch.round(angle / (2 * math.pi / 10)).long() % 10
+
+
+def test_mixture_of_labels_draws_from_each_labels_petal():
+    labels = torch.arange(1000) % 10
+    z = mixture_of_labels(labels, 4, 5.0, torch.Generator().manual_seed(0))
+    assert z.shape == (1000, 4)
+    assert torch.equal(z, mixture_of_labels(labels, 4, 5.0, torch.Generator().manual_seed(0)))
+    for pair in (z[:, :2], z[:, 2:]):  # every pair of dimensions on the label's petal
+        assert float((petal_of(pair) == labels).float().mean()) > 0.97
+    with pytest.raises(GenzooError, match="petals 0-9"):
+        mixture_of_labels(torch.tensor([3, 10]), 2)
+    with pytest.raises(GenzooError, match="even latent_dim"):
+        mixture_of_labels(labels, 3)
+
+
+def test_label_prior_puts_each_digit_on_its_own_petal():
+    """The paper's Figure 4: with the labels shown to D, the codes of digit k move to petal k (by chance,
+    a tenth of them would be on their own petal). The move across petals takes some 1,000 steps of
+    distinct images; a fixed tiny batch does not show it."""
+    pl.seed_everything(0, verbose=False)
+    images, labels = load_mnist_arrays(default_data_root() / "mnist", "test")
+    x, y = torch.from_numpy(images[:5000].copy()).float() / 255, torch.from_numpy(labels[:5000])
+    model = AAE(latent_dim=2, hidden_dims=[128, 128], prior="mixture", prior_scale=5.0, label_prior=True,
+                lr=1e-3, lr_disc=5e-4, lr_gen=1e-3)  # fmt: skip
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=128, shuffle=True)
+    trainer = pl.Trainer(max_steps=1500, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, limit_val_batches=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(model, loader)
+    model.eval()
+    with torch.no_grad():
+        own = float((petal_of(model.encode(x)) == y).float().mean())
+    assert own > 0.4, f"only {own:.0%} of the codes are on their digit's petal"
+    assert set(model.discriminator_accuracies(x[:256], y[:256])) == {"latent"}
+    with pytest.raises(GenzooError, match="pass y"):
+        model.discriminate(model.encode(x[:4]))
+    with pytest.raises(GenzooError, match="label_prior .* needs --model.prior mixture"):
+        AAE(latent_dim=2, prior="gaussian", label_prior=True)
 
 
 @pytest.mark.parametrize("name", ["gan", "aegan", "aae"])

@@ -25,6 +25,12 @@ Supervised variant (``supervised=True``, the paper's Figure 6): the decoder also
 of the digit. The label then carries the class, so the code has no reason to: z learns *style* (slant,
 stroke width) alone, and decoding one z with each of the ten labels writes ten digits in one hand.
 
+Label information in the regularization (``label_prior=True``, the paper's section 2.3 and Figure 4): the
+discriminator is also shown the one-hot label of each code, and the prior sample it sees beside label k
+comes from the k-th petal of the ``mixture`` prior. To fool it, the encoder must put the codes of digit
+k on petal k: each digit gets a petal of its own. The decoder still sees only z, so sampling a petal
+draws that digit.
+
 With ``latent_dim=2``, every validation epoch also saves a scatter plot of the validation images' codes,
 coloured by digit, over samples of the prior, and the digit manifold: a grid of images decoded from
 points covering the prior.
@@ -49,7 +55,7 @@ from genzoo.losses import (
 )
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
-from genzoo.priors import PriorName, check_prior, sample_prior
+from genzoo.priors import NUM_MIXTURE_COMPONENTS, PriorName, check_prior, mixture_of_labels, sample_prior
 from genzoo.viz import paired_rows
 
 MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS grid of decoded points
@@ -70,6 +76,7 @@ class AAE(GenerativeModule):
         prior: PriorName = "gaussian",
         prior_scale: float = 1.0,
         supervised: bool = False,
+        label_prior: bool = False,
         num_classes: int = 10,
         recon_loss: ReconstructionKind = "bce",
         lr: float = 5e-4,
@@ -87,7 +94,9 @@ class AAE(GenerativeModule):
             prior: the distribution p(z) the codes are shaped into (see ``genzoo.priors``).
             prior_scale: std of ``gaussian`` (classic tutorial: 5), half-width of ``uniform``, zoom of the 2-D shapes.
             supervised: feed the one-hot label to the decoder, so that z keeps the style and the label the class.
-            num_classes: number of labels for ``supervised`` (set from the data by the CLI).
+            label_prior: show the discriminator each code's label and pair label k with prior samples from the
+                k-th petal of the ``mixture`` prior, so that each class fills a petal of its own (paper, Fig. 4).
+            num_classes: number of labels for ``supervised`` and ``label_prior`` (set from the data by the CLI).
             recon_loss: reconstruction loss, ``bce``, ``mse`` or ``l1`` (see ``genzoo.losses``).
             lr: Adam learning rate of the reconstruction phase (encoder and decoder).
             lr_disc: Adam learning rate of the discriminator in the regularization phase.
@@ -101,8 +110,14 @@ class AAE(GenerativeModule):
             raise GenzooError(
                 f"supervised AAE needs labelled data with at least 2 classes, got num_classes={num_classes}"
             )
+        if label_prior and (prior != "mixture" or num_classes != NUM_MIXTURE_COMPONENTS):
+            raise GenzooError(
+                f"--model.label_prior pairs each of {NUM_MIXTURE_COMPONENTS} classes with a petal: it needs "
+                f"--model.prior mixture and data with {NUM_MIXTURE_COMPONENTS} classes "
+                f"(got prior {prior!r}, {num_classes} classes)"
+            )
         self.prior, self.prior_scale = prior, prior_scale
-        self.supervised, self.num_classes = supervised, num_classes
+        self.supervised, self.label_prior, self.num_classes = supervised, label_prior, num_classes
         self.conditional = supervised  # the base class then hands labels to encode/decode
         self.recon_loss = recon_loss
         self.lr_disc, self.lr_gen = lr_disc, lr_gen
@@ -110,7 +125,8 @@ class AAE(GenerativeModule):
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # q(z|x): image -> z (B, D)
         cond_dim = num_classes if supervised else 0
         self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)  # p(x|z[,y]): -> logits
-        self.discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # D: z -> logit of "prior" (B, 1)
+        disc_in = latent_dim + (num_classes if label_prior else 0)
+        self.discriminator = mlp(disc_in, latent_disc_dims or [256, 256], 1)  # D: z [, y] -> logit of "prior" (B, 1)
         self._val_codes: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     # ----- the shared API ------------------------------------------------------------------------
@@ -138,15 +154,26 @@ class AAE(GenerativeModule):
         onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype) if y.dim() == 1 else y.to(z.dtype)
         return torch.cat([z, onehot], dim=1)  # (B, D + K)
 
-    def discriminate(self, z: torch.Tensor) -> torch.Tensor:
-        """D: codes (B, D) -> logit of "drawn from the prior" (B,)."""
+    def discriminate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """D: codes (B, D) [+ their labels (B,) with ``label_prior``] -> logit of "drawn from the prior" (B,)."""
+        if self.label_prior:
+            if y is None:
+                raise GenzooError("the AAE with label_prior judges codes together with their labels; pass y")
+            z = torch.cat([z, F.one_hot(y.long(), self.num_classes).to(z.dtype)], dim=1)  # (B, D + K)
         return self.discriminator(z).squeeze(1)
+
+    def prior_for(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Prior samples to set beside codes with labels y: from their labels' petals with ``label_prior``."""
+        if self.label_prior:
+            return mixture_of_labels(y.cpu(), self.latent_dim, self.prior_scale, generator).to(self.device)
+        return self.prior_sample(len(y), generator)
 
     # ----- training ----------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        x, y = batch  # (B, C, H, W) in [0, 1], labels (B,)
+        x, labels = batch  # (B, C, H, W) in [0, 1], labels (B,)
         opt_ae, opt_d, opt_enc = self.optimizers()
-        y = y if self.supervised else None
+        y = labels if self.supervised else None  # what the decoder is told
+        y_disc = labels if self.label_prior else None  # what the discriminator is told
 
         # (1) Reconstruction phase: encoder and decoder learn to rebuild x from its code.
         recon = reconstruction_loss(self.decoder(self._decoder_input(self.encoder(x), y)), x, self.recon_loss)
@@ -154,8 +181,9 @@ class AAE(GenerativeModule):
 
         # (2) Regularization phase, first half: D learns to tell prior samples from codes.
         z_fake = self.encoder(x)  # (B, D), codes of the encoder just updated; graph reused below
-        z_real = self.prior_sample(len(x))  # (B, D)
-        logits = self.discriminate(torch.cat([z_real, z_fake.detach()]))  # (2B,)
+        z_real = self.prior_for(labels)  # (B, D)
+        both = None if y_disc is None else torch.cat([y_disc, y_disc])
+        logits = self.discriminate(torch.cat([z_real, z_fake.detach()]), both)  # (2B,)
         real_logits, fake_logits = logits.chunk(2)
         loss_d = discriminator_loss(real_logits, fake_logits)
         self.update(opt_d, loss_d)
@@ -163,7 +191,7 @@ class AAE(GenerativeModule):
         # (2) Second half: the encoder learns to make its codes pass for prior samples. D is frozen for
         # the whole phase, forward pass included: gradients flow through it to the encoder only.
         with self.toggled_optimizer(opt_enc):
-            loss_g = generator_loss(self.discriminate(z_fake))
+            loss_g = generator_loss(self.discriminate(z_fake, y_disc))
             self.update(opt_enc, loss_g)
 
         self.log_train(
@@ -183,8 +211,11 @@ class AAE(GenerativeModule):
     def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        z_real = self.prior_sample(len(x), generator)
-        return {"latent": discriminator_accuracy(self.discriminate(z_real), self.discriminate(self.encode(x)))}
+        if self.label_prior and y is None:
+            raise GenzooError("the AAE with label_prior judges codes together with their labels; pass y")
+        y = y if self.label_prior else None
+        z_real = self.prior_for(y, generator) if y is not None else self.prior_sample(len(x), generator)
+        return {"latent": discriminator_accuracy(self.discriminate(z_real, y), self.discriminate(self.encode(x), y))}
 
     # ----- evaluation: figures -------------------------------------------------------------------
     def on_validation_epoch_start(self) -> None:

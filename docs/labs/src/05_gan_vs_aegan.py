@@ -188,5 +188,56 @@ def check_cycle():
 
 check_cycle()
 
+
+# %% [markdown]
+# ### Exercise 3: what does the latent reconstruction buy?
+# Of AEGAN's two reconstruction terms, the image one, |G(E(x)) - x|, ties every real image to a code.
+# The latent one, (E(G(z)) - z)^2, ties every code to an image. Take the latent one away: give the AEGAN
+# arguments that set its weight to 0 (`no_latent_recon`, a dict; the weight's name is in `aegan.py`), and
+# guess whether the class coverage of its samples then `"falls"` or `"holds"`. The check trains that
+# AEGAN as in section 2 and measures the class entropy against the default AEGAN's (a fall: 0.05 or more).
+
+# %% tags=["exercise"]
+no_latent_recon = None  # your answer: a dict of AEGAN arguments
+my_guess = None  # "falls" or "holds"
+
+# %% tags=["solution"]
+no_latent_recon = {"lambda_latent_recon": 0.0}
+my_guess = "falls"  # without E(G(z)) = z, nothing asks G to use every code: codes drift to fewer digits
+
+
+# %%
+def check_latent_term():
+    if no_latent_recon is None or my_guess is None:
+        return lk.todo("ex3", "set no_latent_recon and my_guess")
+    model = lk.train("aegan", epochs=2, **no_latent_recon)
+    weight = model.hparams["lambda_latent_recon"]
+    if weight != 0:
+        return lk.check("ex3", False, f"the latent reconstruction weight is {weight}, not 0")
+    s = model.sample(2000, generator=torch.Generator().manual_seed(0))
+    c = lk.coverage(s)
+    fall = cover["AEGAN"]["entropy"] - c["entropy"]
+    measured = "falls" if fall >= 0.05 else "holds"
+    z = model.prior_sample(1000, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        cycle = float(((model.encode(model.decode(z)) - z) ** 2).mean())
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for i, (name, h) in enumerate([("AEGAN", cover["AEGAN"]["histogram"]), ("latent weight 0", c["histogram"])]):
+        ax.bar(torch.arange(10) + (i - 0.5) * 0.4, h, 0.4, label=name)
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit, as read by the classifier")
+    ax.set_ylabel("share of the samples")
+    ax.set_title(f"AEGAN with and without the latent reconstruction (entropy {cover['AEGAN']['entropy']:.2f} "
+                 f"and {c['entropy']:.2f})")
+    ax.legend()
+    plt.tight_layout()
+    plt.show()
+    lk.check("ex3", my_guess == measured, f"class entropy {c['entropy']:.2f} against the default's "
+             f"{cover['AEGAN']['entropy']:.2f}: coverage {measured} (you guessed {my_guess!r}); "
+             f"E(G(z)) vs z now off by {cycle:.3f} (mean squared)")
+
+
+check_latent_term()
+
 # %%
 lk.finish()
