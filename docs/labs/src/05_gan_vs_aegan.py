@@ -93,8 +93,10 @@ for name, c in cover.items():
 # After 2 epochs the GAN draws one and the same speckled blob from every code: complete mode collapse
 # (entropy 0; the classifier even reads the blob as one digit with full confidence, which is why
 # precision, the share of samples among real digits, is shown beside it). The AEGAN, with the very same
-# G and Dx, draws every digit. `docs/benchmarks.md` has the same comparison after 4 epochs (class entropy
-# 0.52 against 0.95): the AEGAN paper's claim, measured.
+# G and Dx, draws every digit, though not yet evenly: after 2 epochs about two in five of its samples
+# are read as 8 (half-formed, blurred strokes look most like an 8 to the classifier), which holds its
+# entropy near 0.8. `docs/benchmarks.md` has the same comparison after 4 epochs (class entropy 0.52
+# against 0.95): the AEGAN paper's claim, measured.
 #
 # ## 4. Walking between two real images
 # The GAN has no encoder, so it can only walk between random codes. The AEGAN encodes two test images,
