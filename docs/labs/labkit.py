@@ -83,6 +83,30 @@ def mnist(batch_size: int = 128):
     return _DATA[key]
 
 
+def celeba(size: int = 32, batch_size: int = 64):
+    """CelebA's labelled images as genzoo's datamodule, set up, if CelebA is on this machine; else None.
+
+    Looked for in ``GENZOO_CELEBA_ROOT``, then ``data/celeba`` (the datamodule's default), then the
+    project's shared sample beside the repository (``../shared/data/celeba_sample``). Decoded images are
+    cached under the lab cache, never beside the data."""
+    from genzoo.datamodules.celeba import CelebADataModule
+
+    shared_sample = ROOT.parent / "shared" / "data" / "celeba_sample"
+    places = [os.environ.get("GENZOO_CELEBA_ROOT"), ROOT / "data" / "celeba", shared_sample]
+    root = next((Path(p) for p in places if p and (Path(p) / "img_align_celeba").is_dir()), None)
+    if root is None:
+        return None
+    key = f"celeba-{size}-{batch_size}"
+    if key not in _DATA:
+        dm = CelebADataModule(root=str(root), size=size, batch_size=batch_size, labelled_only=True,
+                              cache_dir=str(CACHE / "celeba-images"))  # fmt: skip
+        dm.prepare_data()
+        dm.setup("fit")
+        dm.lab_key = key  # what the checkpoint cache tells models trained on it apart by
+        _DATA[key] = dm
+    return _DATA[key]
+
+
 def test_set(n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(images float (N, 1, 28, 28) in [0, 1], labels (N,)) of MNIST's test split (the first n)."""
     split = mnist().splits["test"]
@@ -112,9 +136,9 @@ def cli_line(name: str, epochs: float, kwargs: dict) -> str:
     return f"genzoo fit --model {name}{flags}{budget} --seed_everything 0"
 
 
-def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, **kwargs):
-    """Build ``MODELS.get(name)(**kwargs)`` and train it on MNIST for ``epochs`` epochs (a fraction: that
-    share of one epoch), as ``genzoo fit`` does; returns the model in eval mode.
+def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, data=None, **kwargs):
+    """Build ``MODELS.get(name)(**kwargs)`` and train it on MNIST (or the datamodule ``data``) for ``epochs``
+    epochs (a fraction: that share of one epoch), as ``genzoo fit`` does; returns the model in eval mode.
 
     Checkpoints are cached in ``GENZOO_LAB_CACHE``, so a rerun of the lab loads instead of training.
     """
@@ -122,16 +146,17 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, **k
     from genzoo.models.loading import load_model
     from genzoo.registry import MODELS
 
-    key = json.dumps([name, kwargs, epochs, seed, FAST], sort_keys=True)
+    data_key = getattr(data, "lab_key", "mnist")
+    key = json.dumps([name, kwargs, epochs, seed, FAST] + ([data_key] if data is not None else []), sort_keys=True)
     path = CACHE / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.ckpt"
-    described = ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
+    described = ", ".join(f"{k}={_brief(v)}" for k, v in kwargs.items()) or "defaults"
     if path.is_file() and not RETRAIN:
         if verbose:
             print(f"{name} ({described}): loaded from the cache ({path.name})")
         return load_model(path)
     pl.seed_everything(seed, verbose=False)
     model = MODELS.get(name)(**kwargs)
-    dm = mnist()
+    dm = data if data is not None else mnist()
     whole, fraction = (1, epochs) if epochs < 1 else (int(epochs), 1.0)
     trainer = pl.Trainer(
         max_epochs=1 if FAST else whole,
@@ -156,9 +181,14 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, **k
     if verbose:
         batches = trainer.fit_loop.epoch_loop.total_batch_idx + 1
         print(f"{name} ({described}): trained on {batches} batches of {dm.batch_size} in {took:.1f} s")
-        if not FAST:
+        if not FAST and data is None:
             print(f"  the same run from a shell: {cli_line(name, epochs, kwargs)}")
     return model.eval()
+
+
+def _brief(value) -> str:
+    """A value as the training line prints it: long lists (CelebA's 40 attribute names) by their length."""
+    return f"[{len(value)} names]" if isinstance(value, list) and len(value) > 8 else str(value)
 
 
 def source(obj, start: str | None = None, end: str | None = None) -> None:
