@@ -157,16 +157,20 @@ class AAE(GenerativeModule):
     def discriminate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """D: codes (B, D) [+ their labels (B,) with ``label_prior``] -> logit of "drawn from the prior" (B,)."""
         if self.label_prior:
-            if y is None:
-                raise GenzooError("the AAE with label_prior judges codes together with their labels; pass y")
-            z = torch.cat([z, F.one_hot(y.long(), self.num_classes).to(z.dtype)], dim=1)  # (B, D + K)
-        return self.discriminator(z).squeeze(1)
+            z = torch.cat([z, F.one_hot(self._judged_labels(y).long(), self.num_classes).to(z.dtype)], dim=1)
+        return self.discriminator(z).squeeze(1)  # (B,); z: (B, D) or, with the labels, (B, D + K)
 
     def prior_for(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Prior samples to set beside codes with labels y: from their labels' petals with ``label_prior``."""
         if self.label_prior:
-            return mixture_of_labels(y.cpu(), self.latent_dim, self.prior_scale, generator).to(self.device)
+            petals = self._judged_labels(y).cpu()  # drawn on the CPU, as every prior (seeded draws repeat anywhere)
+            return mixture_of_labels(petals, self.latent_dim, self.prior_scale, generator).to(self.device)
         return self.prior_sample(len(y), generator)
+
+    def _judged_labels(self, y: torch.Tensor | None) -> torch.Tensor:
+        if y is None:
+            raise GenzooError("the AAE with label_prior judges codes together with their labels; pass y")
+        return y
 
     # ----- training ----------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
@@ -211,10 +215,8 @@ class AAE(GenerativeModule):
     def discriminator_accuracies(
         self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        if self.label_prior and y is None:
-            raise GenzooError("the AAE with label_prior judges codes together with their labels; pass y")
-        y = y if self.label_prior else None
-        z_real = self.prior_for(y, generator) if y is not None else self.prior_sample(len(x), generator)
+        y = self._judged_labels(y) if self.label_prior else None
+        z_real = self.prior_for(y, generator) if self.label_prior else self.prior_sample(len(x), generator)
         return {"latent": discriminator_accuracy(self.discriminate(z_real, y), self.discriminate(self.encode(x), y))}
 
     # ----- evaluation: figures -------------------------------------------------------------------
