@@ -24,8 +24,10 @@ is natural for this pair, and w = E(x) of a real image is a set of styles that G
 
 What changed from the MLP ALAE: only G and E (see ``genzoo.nn.style``); the training step, losses and
 optimizers are ALAE's own, inherited unchanged. Left out from the paper: progressive growing (the
-networks train at full resolution from the start), style mixing, the truncation trick and blur on
-up/down-sampling; equalised-learning-rate layers are an option (``equalized_lr``), off by default.
+networks train at full resolution from the start), mixing regularisation (training on mixed styles), the
+truncation trick and blur on up/down-sampling; equalised-learning-rate layers are an option
+(``equalized_lr``), off by default. Style mixing itself works on any trained model: G takes a style per
+level, and ``mix_styles`` draws with one code's coarse styles and another's fine ones.
 
 Resolutions: any side that halves evenly down to the generator's starting size, with no padding or
 resizing. ``outer_level`` says what happens at full resolution:
