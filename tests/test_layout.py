@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -101,6 +102,30 @@ def test_front_door_does_not_load_torch(argv):
     result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
     assert "torch was imported" not in result.stderr
     assert result.returncode == (2 if argv[0] in ("nope", "fit") else 0), result.stderr
+
+
+def test_fit_help_is_built_once_then_answered_without_torch(tmp_path, monkeypatch):
+    """``genzoo fit --model vae --help`` needs LightningCLI the first time; after that the kept text answers
+    at once, the same text, and a change to genzoo's code (here: a new file) builds it again."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "100"}
+    argv = ["fit", "--model", "vae", "--help"]
+    first = subprocess.run([sys.executable, "-m", "genzoo.cli", *argv], capture_output=True, text=True, env=env)
+    assert first.returncode == 0 and "--model.beta" in first.stdout, first.stderr[-2000:]
+    code = (
+        "import sys; from genzoo.cli import main; code = main(sys.argv[1:]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)"
+    )
+    again = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    from genzoo.cli import help_cache
+
+    monkeypatch.setenv("COLUMNS", "100")
+    key = help_cache.help_key(["fit", "--help"], None)
+    (tmp_path / "module.py").write_text("")
+    monkeypatch.setattr(help_cache, "PACKAGE", tmp_path)
+    assert help_cache.help_key(["fit", "--help"], None) != key
+    assert help_cache.help_key(["fit", "--model", "ae", "--help"], None) != help_cache.help_key(["fit", "--help"], None)
 
 
 def test_architecture_tree_names_every_module():

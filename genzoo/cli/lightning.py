@@ -278,14 +278,21 @@ def show_help(logger_choice: str | None, args: list[str]) -> None:
         print()
 
 
-def run_lightning(args: list[str], logger_choice: str | None) -> None:
-    """Run LightningCLI on arguments already rewritten by ``genzoo.cli.arguments.rewrite_arguments``."""
+def prepare_lightning() -> None:
     configure_wandb_offline()
     # We hand LightningCLI the rewritten arguments on purpose; sys.argv stays intact for DDP workers.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    if "--help" in args or "-h" in args:
-        show_help(logger_choice, args)
-        return
+
+
+def print_help(args: list[str], logger_choice: str | None) -> None:
+    """``genzoo fit --help`` the slow way (the front door keeps the text: ``genzoo.cli.help_cache``)."""
+    prepare_lightning()
+    show_help(logger_choice, args)
+
+
+def run_lightning(args: list[str], logger_choice: str | None) -> None:
+    """Run LightningCLI on arguments already rewritten by ``genzoo.cli.arguments.rewrite_arguments``."""
+    prepare_lightning()
     try:
         try:
             GenzooCLI(logger_choice, args)

@@ -10,6 +10,7 @@ import sys
 
 from genzoo.checks import check_command_line
 from genzoo.cli.arguments import rewrite_arguments
+from genzoo.cli.help_cache import cached_help
 from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
 from genzoo.errors import GenzooError
 
@@ -40,9 +41,18 @@ def lightning_command(argv: list[str]) -> None:
     """``genzoo fit|validate|test ...``: names are resolved (and unknown ones refused) before Lightning loads."""
     args, logger_choice = rewrite_arguments(argv)
     check_command_line(args)
+    if "--help" in args or "-h" in args:
+        print(cached_help(args, logger_choice, lambda: _print_help(args, logger_choice)), end="")
+        return
     from genzoo.cli.lightning import run_lightning
 
     run_lightning(args, logger_choice)
+
+
+def _print_help(args: list[str], logger_choice: str | None) -> None:
+    from genzoo.cli.lightning import print_help
+
+    print_help(args, logger_choice)
 
 
 def usage() -> str:
