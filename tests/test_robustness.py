@@ -284,7 +284,9 @@ def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
 
 
 def test_ctrl_c_says_interrupted_and_exits_130(tmp_path):
-    process = start_fit(tmp_path)
+    # 50 epochs: the interrupt must land mid-run even when a loaded machine delivers it late (with 3 epochs
+    # the run could finish first and exit 0).
+    process = start_fit(tmp_path, "--trainer.max_epochs", "50")
     wait_for(tmp_path / "ae-mnist" / "version_0" / "checkpoints" / "last.ckpt", process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
