@@ -13,7 +13,7 @@ import yaml
 
 from genzoo.bench.records import mean_std
 from genzoo.bench.run import training_summary
-from genzoo.bench.spec import BenchSpec, fit_arguments, format_max_time, model_arguments, resolve_models
+from genzoo.bench.spec import BenchSpec, fit_arguments, format_max_time, model_arguments, recipe_of, resolve_models
 from genzoo.cli import main
 from genzoo.registry import MODELS
 
@@ -147,6 +147,18 @@ def test_fit_arguments_carry_the_budget_and_seed(tmp_path) -> None:
     assert "--trainer.max_time=00:00:01:30" in args and "--trainer.max_epochs=-1" in args
     assert "--model.hidden_dims=[64]" in args and f"--trainer.default_root_dir={tmp_path}" in args
     assert format_max_time(90061) == "01:01:01:01"
+
+
+def test_recipe_patterns_are_tried_in_order(monkeypatch) -> None:
+    """A GPU suite's ``{model}_gpu.yaml`` wins where it exists; the plain recipe is next; else none."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    suite = yaml.safe_load(Path("experiments/suites/anime_gpu.yaml").read_text())
+    gpu = BenchSpec(data="anime", recipe=suite["recipe"])
+    assert recipe_of(gpu, "aegan") == Path("experiments/recipes/anime/aegan_gpu.yaml")  # 64x64, not the CPU 32x32
+    assert recipe_of(gpu, "vae") == Path("experiments/recipes/anime/vae.yaml")
+    assert recipe_of(gpu, "wae") is None
+    assert recipe_of(BenchSpec(data="anime"), "aegan") == Path("experiments/recipes/anime/aegan.yaml")
+    assert recipe_of(BenchSpec(data="anime", recipe=None), "aegan") is None
 
 
 def test_training_summary_and_mean_std() -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from genzoo.atomic import write_json_atomic, write_text_atomic
 from genzoo.bench.plots import plot_curves, plot_metric_bars, plot_sample_grids
 from genzoo.bench.records import COLUMNS, headline, summarise
+from genzoo.bench.spec import recipe_patterns
 
 if TYPE_CHECKING:
     from genzoo.bench.run import Benchmark
@@ -63,7 +64,7 @@ def protocol_lines(bench: Benchmark, records: list[dict[str, Any]]) -> list[str]
         f"- data: `{spec.data}`; models: {', '.join(bench.models)}; seeds: {', '.join(map(str, spec.seeds))}",
         f"- budget per (model, seed): {budget or 'the trainer defaults'}, whichever comes first;"
         f" trainer flags: {flags(spec.trainer_args)}; model flags: {flags(spec.model_args)};"
-        f" recipes: `{spec.recipe or '-'}` where present",
+        f" recipes: {' or '.join(f'`{r}`' for r in recipe_patterns(spec)) or '`-`'} where present",
         f"- samples: {spec.eval.num_samples} per model against the `{spec.eval.split}` split"
         f" ({card.get('reference_size', '?')} images); seed {spec.eval.seed};"
         f" KID {kid['subsets']} subsets of {kid['subset_size']}; precision/recall k={spec.eval.pr_k};"

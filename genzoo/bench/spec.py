@@ -34,7 +34,9 @@ class BenchSpec:
     #: --model.* per model name; the entry ``all`` goes to every model that accepts its arguments
     model_args: dict[str, dict[str, Any]] = field(default_factory=dict)
     trainer_args: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAINER_ARGS))  #: --trainer.*
-    recipe: str | None = "experiments/recipes/{data}/{model}.yaml"  #: per-model --config pattern, used where it exists
+    #: per-model --config pattern, used where it exists; a list of patterns: the first that exists (GPU suites
+    #: put ``{model}_gpu.yaml`` before ``{model}.yaml``)
+    recipe: str | list[str] | None = "experiments/recipes/{data}/{model}.yaml"
     eval: EvalSettings = field(default_factory=lambda: EvalSettings(**BENCH_EVAL_DEFAULTS))
 
     def protocol(self) -> dict[str, Any]:
@@ -78,13 +80,28 @@ def model_arguments(spec: BenchSpec, model: str) -> dict[str, Any]:
     return {**shared, **spec.model_args.get(model, {})}
 
 
+def recipe_patterns(spec: BenchSpec) -> list[str]:
+    """The suite's recipe patterns, in the order they are tried."""
+    if not spec.recipe:
+        return []
+    return [spec.recipe] if isinstance(spec.recipe, str) else list(spec.recipe)
+
+
+def recipe_of(spec: BenchSpec, model: str) -> Path | None:
+    """The recipe a run of ``model`` starts from: the first of the patterns that names a file (None: none)."""
+    for pattern in recipe_patterns(spec):
+        recipe = Path(pattern.format(data=spec.data, model=model))
+        if recipe.is_file():
+            return recipe
+    return None
+
+
 def fit_arguments(spec: BenchSpec, model: str, seed: int, root: Path) -> list[str]:
     """The ``genzoo fit`` arguments of one run."""
     args = ["fit"]
-    if spec.recipe:
-        recipe = Path(spec.recipe.format(data=spec.data, model=model))
-        if recipe.is_file():
-            args += ["--config", str(recipe)]
+    recipe = recipe_of(spec, model)
+    if recipe is not None:
+        args += ["--config", str(recipe)]
     args += ["--model", model, "--data", spec.data, "--seed_everything", str(seed)]
     args += [f"--data.{k}={cli_value(v)}" for k, v in spec.data_args.items()]
     args += [f"--model.{k}={cli_value(v)}" for k, v in model_arguments(spec, model).items()]
