@@ -70,7 +70,7 @@ def spread(values: list[float], digits: int) -> str:
 
 def table(rows: list[dict]) -> str:
     """Markdown: one line per model, mean +- std (sample standard deviation) over its finished seeds."""
-    head = ["model", "seeds", *(label for _, label, _ in METRICS), "wall time per run"]
+    head = ["model", "seeds", *(label for _, label, _ in METRICS), "wall time per run", "CPU time per run"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name in RECIPES:
         mine = [r for r in rows if r["model"] == name]
@@ -79,8 +79,11 @@ def table(rows: list[dict]) -> str:
         seeds = ", ".join(str(r["seed"]) for r in sorted(mine, key=lambda r: r["seed"]))
         cells = [spread([r[key] for r in mine], digits) for key, _, digits in METRICS]
         walls = [r["wall_seconds"] for r in mine]
-        wall = f"{min(walls) / 60:.1f}-{max(walls) / 60:.1f} min" if len(walls) > 1 else f"{walls[0] / 60:.1f} min"
-        lines.append(f"| {SHOWN[name]} | {seeds} | " + " | ".join(cells) + f" | {wall} |")
+        cpus = [r["cpu_seconds"] for r in mine]
+        wall, cpu = (
+            f"{min(v) / 60:.1f}-{max(v) / 60:.1f} min" if len(v) > 1 else f"{v[0] / 60:.1f} min" for v in (walls, cpus)
+        )
+        lines.append(f"| {SHOWN[name]} | {seeds} | " + " | ".join(cells) + f" | {wall} | {cpu} |")
     return "\n".join(lines) + "\n"
 
 
