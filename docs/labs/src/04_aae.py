@@ -154,12 +154,14 @@ def check_petals():
     owners = [int(torch.bincount(y_test[petal == k], minlength=10).argmax()) if (petal == k).any() else None
               for k in range(10)]  # fmt: skip
     petals = priors.sample_prior("mixture", 5000, 2, 5.0, torch.Generator().manual_seed(0))
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(6.8, 5))
     lk.scatter(ax, z, y_test, f"AAE {my_args}:\ntest codes by digit over the ten petals (grey)", background=petals)
     for k in range(10):  # the petals' numbers, outside the flower
         angle = torch.tensor(2 * torch.pi * k / 10)
-        ax.annotate(str(k), (9 * float(angle.cos()), 9 * float(angle.sin())), ha="center", va="center", fontsize=12)
+        ax.annotate(str(k), (15 * float(angle.cos()), 15 * float(angle.sin())), ha="center", va="center", fontsize=12)
+    ax.legend(markerscale=4, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # off the flower
     ax.set_aspect("equal")
+    plt.tight_layout()
     plt.show()
     lk.check("ex1", own >= 0.8, f"{own:.0%} of the test codes are on their own digit's petal (needs 80%); "
              f"the digit most codes on petals 0-9 have: {owners}")
