@@ -10,7 +10,6 @@ import sys
 
 from genzoo.checks import check_command_line
 from genzoo.cli.arguments import rewrite_arguments
-from genzoo.cli.help_cache import cached_help
 from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
 from genzoo.errors import GenzooError
 
@@ -42,6 +41,8 @@ def lightning_command(argv: list[str]) -> None:
     args, logger_choice = rewrite_arguments(argv)
     check_command_line(args)
     if "--help" in args or "-h" in args:
+        from genzoo.cli.help_cache import cached_help  # hashlib and importlib.metadata: only for help
+
         print(cached_help(args, logger_choice, lambda: _print_help(args, logger_choice)), end="")
         return
     from genzoo.cli.lightning import run_lightning
