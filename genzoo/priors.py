@@ -81,6 +81,12 @@ def mixture_of_labels(labels: torch.Tensor, dim: int, scale: float = 1.0,
     return _petals(k, scale, generator).view(len(labels), dim)
 
 
+def nearest_petal(z: torch.Tensor) -> torch.Tensor:
+    """The mixture petal 0-9 nearest each 2-D point (N, 2), by angle (petal k points at 2 pi k / 10)."""
+    angle = torch.atan2(z[:, 1], z[:, 0]) % (2 * math.pi)
+    return torch.round(angle / (2 * math.pi / NUM_MIXTURE_COMPONENTS)).long() % NUM_MIXTURE_COMPONENTS
+
+
 def _petals(k: torch.Tensor, scale: float, generator: torch.Generator | None) -> torch.Tensor:
     """One 2-D point from petal k[i] for every i: (m, 2)."""
     m, dev = len(k), k.device

@@ -17,7 +17,7 @@ from genzoo.datamodules.base import default_data_root
 from genzoo.datamodules.mnist import load_mnist_arrays
 from genzoo.errors import GenzooError
 from genzoo.models.aae import AAE
-from genzoo.priors import PRIORS, check_prior, mixture_of_labels, sample_prior
+from genzoo.priors import PRIORS, check_prior, mixture_of_labels, nearest_petal, sample_prior
 from genzoo.registry import MODELS
 
 MULTI_PHASE = [name for name in MODELS.names() if MODELS.get(name).multi_phase]
@@ -160,19 +160,13 @@ def test_aae_codes_follow_the_mixture_prior(digits):
     assert 0.3 < float(codes.norm(dim=1).median() / prior.norm(dim=1).median()) < 3
 
 
-def petal_of(z: torch.Tensor) -> torch.Tensor:
-    """The index 0-9 of the mixture petal nearest each 2-D point (by angle)."""
-    angle = torch.atan2(z[:, 1], z[:, 0]) % (2 * math.pi)
-    return torch.round(angle / (2 * math.pi / 10)).long() % 10
-
-
 def test_mixture_of_labels_draws_from_each_labels_petal():
     labels = torch.arange(1000) % 10
     z = mixture_of_labels(labels, 4, 5.0, torch.Generator().manual_seed(0))
     assert z.shape == (1000, 4)
     assert torch.equal(z, mixture_of_labels(labels, 4, 5.0, torch.Generator().manual_seed(0)))
     for pair in (z[:, :2], z[:, 2:]):  # every pair of dimensions on the label's petal
-        assert float((petal_of(pair) == labels).float().mean()) > 0.97
+        assert float((nearest_petal(pair) == labels).float().mean()) > 0.97
     with pytest.raises(GenzooError, match="petals 0-9"):
         mixture_of_labels(torch.tensor([3, 10]), 2)
     with pytest.raises(GenzooError, match="even latent_dim"):
@@ -196,7 +190,7 @@ def test_label_prior_puts_each_digit_on_its_own_petal():
         trainer.fit(model, loader)
     model.eval()
     with torch.no_grad():
-        own = float((petal_of(model.encode(x)) == y).float().mean())
+        own = float((nearest_petal(model.encode(x)) == y).float().mean())
     assert own > 0.4, f"only {own:.0%} of the codes are on their digit's petal"
     assert set(model.discriminator_accuracies(x[:256], y[:256])) == {"latent"}
     with pytest.raises(GenzooError, match="pass y"):

@@ -109,14 +109,17 @@ def celeba(size: int = 32, batch_size: int = 64):
 
 def test_set(n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(images float (N, 1, 28, 28) in [0, 1], labels (N,)) of MNIST's test split (the first n)."""
+    from genzoo.viz import to_unit_float
+
     split = mnist().splits["test"]
-    images, labels = split.images[:n], split.labels[:n]
-    return images.float() / 255, labels
+    return to_unit_float(split.images[:n]), split.labels[:n]
 
 
 def train_set(n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    from genzoo.viz import to_unit_float
+
     split = mnist().splits["train"]
-    return split.images[:n].float() / 255, split.labels[:n]
+    return to_unit_float(split.images[:n]), split.labels[:n]
 
 
 def first_of_each_digit(labels: torch.Tensor) -> torch.Tensor:

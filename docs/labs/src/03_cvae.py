@@ -150,6 +150,7 @@ plt.show()
 
 # %%
 from genzoo.edit import edit_strip, parse_edit
+from genzoo.viz import to_unit_float
 
 faces = lk.celeba(size=32)
 if faces is None:
@@ -161,7 +162,7 @@ else:
     held_out = faces.splits["test"]  # faces the model did not train on
     glasses = parse_edit("Eyeglasses", faces.class_names, multi_label=True)
     pick = glasses.has_source(held_out.labels).nonzero()[:6, 0]  # faces without glasses
-    x_face, y_face = held_out.images[pick].float() / 255, held_out.labels[pick]
+    x_face, y_face = to_unit_float(held_out.images[pick]), held_out.labels[pick]
     strip, per_row = edit_strip(face_cvae, x_face, y_face, glasses, steps=6)
     lk.show(strip, nrow=per_row, size=0.9, title="CVAE on CelebA (32 x 32): the Eyeglasses condition stepped 0 -> 1",
             col_labels=["input"] + [f"{t:.1f}" for t in torch.linspace(0, 1, 6).tolist()],

@@ -138,18 +138,12 @@ my_args = {"prior": "mixture", "label_prior": True}  # ten petals, and the label
 
 
 # %%
-def nearest_petal(z):
-    """The petal 0-9 nearest each 2-D code (petal k points at angle 2 pi k / 10)."""
-    angle = torch.atan2(z[:, 1], z[:, 0]) % (2 * torch.pi)
-    return torch.round(angle / (2 * torch.pi / 10)).long() % 10
-
-
 def check_petals():
     if my_args is None:
         return lk.todo("ex1", "my_args is None")
     model = lk.train("aae", epochs=2, **{**common, "lr_gen": 1e-3, **my_args})
     z = lk.codes(model, x_test)
-    petal = nearest_petal(z)
+    petal = priors.nearest_petal(z)  # the petal 0-9 nearest each code, by its angle
     own = float((petal == y_test).float().mean())
     owners = [int(torch.bincount(y_test[petal == k], minlength=10).argmax()) if (petal == k).any() else None
               for k in range(10)]  # fmt: skip
