@@ -38,6 +38,15 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
 
 
+def kl_between_normals(
+    mu: torch.Tensor, logvar: torch.Tensor, prior_mu: torch.Tensor, prior_logvar: torch.Tensor
+) -> torch.Tensor:
+    """KL( N(mu, exp(logvar)) || N(prior_mu, exp(prior_logvar)) ), both diagonal, summed over latent
+    dimensions, averaged over the batch; ``kl_to_standard_normal`` is the case prior_mu = prior_logvar = 0."""
+    ratio = (logvar - prior_logvar).exp() + (mu - prior_mu).pow(2) / prior_logvar.exp()
+    return 0.5 * (ratio - 1.0 - logvar + prior_logvar).sum(1).mean()
+
+
 def mean_squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean over all elements of (a - b)^2: the reconstruction metric reported by every model."""
     return F.mse_loss(a, b)

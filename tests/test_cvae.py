@@ -180,3 +180,63 @@ def test_cvae_trains_on_folder_classes(
         "--trainer.fast_dev_run", "1", "--trainer.default_root_dir", str(tmp_path / "runs"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("options", [{"prior": "learned"}, {"condition_every_layer": True},
+                                     {"prior": "learned", "condition_every_layer": True}])  # fmt: skip
+def test_cvae_learned_prior_and_every_layer_condition(options: dict) -> None:
+    torch.manual_seed(0)
+    model = CVAE(latent_dim=4, hidden_dims=[32, 32], **options)
+    x, y = torch.rand(20, 1, 28, 28), torch.arange(20) % 10
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    losses = []
+    for _ in range(15):
+        loss = model.training_step((x, y), 1)
+        assert torch.isfinite(loss)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    model.eval()
+    assert model.sample(6, torch.Generator().manual_seed(0), y=torch.tensor([0, 1, 2, 3, 4, 5])).shape == (6, 1, 28, 28)
+    assert model.prior_sample(5).shape == (5, 4) and model.encode(x, y).shape == (20, 4)
+    assert model.figures(x[:16], y[:16])["samples"][0].shape == (100, 1, 28, 28)
+    if options.get("prior") == "learned":
+        # p(z|c) is a Gaussian per class, trained away from N(0, I); samples of class c are drawn from it.
+        mu, logvar = model.conditional_prior(model.condition(torch.tensor([3, 3, 7])))
+        assert torch.equal(mu[0], mu[1]) and not torch.equal(mu[0], mu[2]) and mu.abs().sum() > 0
+        codes = model.prior_codes(torch.full((4000,), 7), torch.randn(4000, 4))
+        assert torch.allclose(codes.mean(0), mu[2], atol=0.1)
+        assert torch.allclose(codes.var(0).log(), logvar[2], atol=0.15)
+
+
+def test_cvae_learned_prior_multi_label() -> None:
+    model = multi_label_cvae(prior="learned")
+    y = torch.randint(0, 2, (6, 40))
+    assert torch.isfinite(model.training_step((torch.rand(6, 3, 32, 32), y), 1))
+    assert model.eval().sample(6, y=y).shape == (6, 3, 32, 32)
+
+
+def test_cvae_bad_options() -> None:
+    with pytest.raises(GenzooError, match="unknown prior 'gaussian'; choose one of standard, learned"):
+        CVAE(prior="gaussian")
+    with pytest.raises(GenzooError, match="condition_every_layer needs the mlp backbone"):
+        CVAE(backbone="conv", condition_every_layer=True)
+
+
+def test_old_cvae_checkpoints_load_as_they_were(tmp_path: Path) -> None:
+    """A checkpoint written before the prior and condition_every_layer options loads as the plain CVAE."""
+    torch.manual_seed(0)
+    old = CVAE(latent_dim=4, hidden_dims=[32])
+    path = save_trained(old, torch.rand(8, 1, 28, 28), torch.arange(8), tmp_path / "old.ckpt")
+    checkpoint = torch.load(path, weights_only=False)
+    for key in CVAE.hparams_before_added:
+        del checkpoint["hyper_parameters"][key]
+    torch.save(checkpoint, path)
+    loaded = load_model(path)
+    assert loaded.prior == "standard" and not loaded.condition_every_layer
+    y = torch.arange(5)
+    old.eval()
+    same = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.allclose(loaded.sample(5, same[0], y=y), old.sample(5, same[1], y=y))

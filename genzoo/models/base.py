@@ -39,6 +39,9 @@ class GenerativeModule(pl.LightningModule):
     #: widths the model's default ``hidden_dims`` (None) stand for, per backbone family; a family not
     #: named here uses its own default. Per family, because an MLP width is not a conv channel count.
     default_widths: dict[str, list[int]] = {}
+    #: arguments added to the model after its first checkpoints, with the value that meant the model as it
+    #: was before (``load_model`` gives it to checkpoints that lack the argument)
+    hparams_before_added: dict[str, Any] = {}
 
     def __init__(
         self,

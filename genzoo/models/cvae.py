@@ -21,23 +21,57 @@ vectors (CelebA's 40 attributes, 0/1) are used as they are. Any float vector of 
 as a condition too, so conditions can be interpolated. The model needs labels: the CLI gives it the
 labelled images only (``labelled_only``).
 
+Two options go further than "c appended to the inputs", both from the gaps the plain model leaves:
+
+- ``prior="learned"``: Sohn et al.'s CVAE has a prior network p(z | c) rather than one N(0, I) for every
+  class. Here it is a linear map from the condition to a mean and a log-variance per code dimension
+  (for one-hot c: a learned N(mu_c, diag(sigma_c^2)) per class, starting at N(0, I)); the KL term becomes
+  KL(q(z|x, c) || p(z|c)) and sampling with c draws z from p(z|c). With one N(0, I) for all classes,
+  each class's codes must fill the whole prior, and a prior draw that falls between the codes of
+  training images decodes to a blur of several styles; a prior per class can follow where the codes of
+  that class lie.
+- ``condition_every_layer``: the decoder (MLP backbone) gets c at the input of every layer, not only
+  next to z, so no layer can wash the condition out.
+
 Training: one phase per batch, the VAE's step with the condition: minimise reconstruction + beta * KL.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from genzoo.errors import GenzooError
-from genzoo.losses import ReconstructionKind
+from genzoo.losses import ReconstructionKind, kl_between_normals
 from genzoo.models.vae import VAE
 from genzoo.viz import paired_rows
 
 #: attributes flipped in the CelebA figure, when the model has them
 FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
+PRIORS = ("standard", "learned")
+
+
+class EveryLayerConditionedDecoder(nn.Module):
+    """MLP decoder p(x | z, c) with the condition c appended to the input of every layer (not only to z)."""
+
+    def __init__(self, latent_dim: int, cond_dim: int, hidden_dims: Sequence[int], image_shape: tuple[int, int, int]):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        dims = [latent_dim, *reversed(hidden_dims), math.prod(image_shape)]  # widest layer next to the image
+        self.layers = nn.ModuleList(nn.Linear(a + cond_dim, b) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        h = z
+        for i, layer in enumerate(self.layers):
+            h = layer(torch.cat([h, c], dim=1))
+            if i < len(self.layers) - 1:
+                h = F.leaky_relu(h, 0.2)
+        return h.view(len(h), *self.image_shape)  # logits
 
 
 class CVAE(VAE):
@@ -47,6 +81,8 @@ class CVAE(VAE):
     # reconstruct; the ablation behind these choices is in docs/models/cvae.md.
     default_widths = {"mlp": [512, 512]}
     default_max_epochs = 30
+    # Checkpoints written before these options were the plain CVAE: N(0, I) prior, c next to z only.
+    hparams_before_added = {"prior": "standard", "condition_every_layer": False}
 
     def __init__(
         self,
@@ -60,6 +96,8 @@ class CVAE(VAE):
         num_classes: int = 10,
         class_names: list[str] | None = None,
         multi_label: bool = False,
+        prior: Literal["standard", "learned"] = "standard",
+        condition_every_layer: bool = False,
     ) -> None:
         """
         Args:
@@ -73,6 +111,9 @@ class CVAE(VAE):
             num_classes: length of the condition vector (classes or attributes); set from the data by the CLI.
             class_names: name of each class or attribute, kept in the checkpoint for ``genzoo sample --cond``.
             multi_label: labels are 0/1 attribute vectors (CelebA) rather than one class per image (MNIST).
+            prior: p(z | c): ``standard`` (N(0, I) whatever c) or ``learned`` (a Gaussian per condition,
+                mean and log-variance linear in c; Sohn et al.'s prior network).
+            condition_every_layer: the MLP decoder gets c at every layer's input, not only next to z.
         """
         if num_classes < 1:
             raise GenzooError(
@@ -81,7 +122,20 @@ class CVAE(VAE):
             )
         if class_names is not None and len(class_names) != num_classes:
             raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
+        if prior not in PRIORS:
+            raise GenzooError(f"cvae: unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
+        if condition_every_layer and backbone != "mlp":
+            raise GenzooError(f"cvae: condition_every_layer needs the mlp backbone, not {backbone!r}")
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss)
+        self.prior = prior
+        self.condition_every_layer = condition_every_layer
+        if condition_every_layer:
+            self.decoder = EveryLayerConditionedDecoder(latent_dim, num_classes, self.backbone.hidden_dims, image_shape)
+        if prior == "learned":
+            # c -> (mean, log-variance) of p(z|c); zero weights: training starts from the N(0, I) prior.
+            self.prior_net = nn.Linear(num_classes, 2 * latent_dim)
+            nn.init.zeros_(self.prior_net.weight)
+            nn.init.zeros_(self.prior_net.bias)
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.multi_label = multi_label
@@ -100,6 +154,39 @@ class CVAE(VAE):
         if y.dim() == 2:
             return y.to(self.label_sum.dtype)
         return F.one_hot(y.long(), self.num_classes).to(self.label_sum.dtype)
+
+    def decoder_logits(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.condition_every_layer:
+            return self.decoder(z, c)
+        return super().decoder_logits(z, c)
+
+    # ----- the prior p(z | c) -------------------------------------------------------------------
+    def conditional_prior(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """p(z | c) as (mu, logvar), each (B, D): zeros for the standard prior."""
+        if self.prior == "learned":
+            mu, logvar = self.prior_net(c).chunk(2, dim=1)
+            return mu, logvar
+        zeros = c.new_zeros(len(c), self.latent_dim)
+        return zeros, zeros
+
+    def kl_term(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """KL(q(z|x, c) || p(z|c))."""
+        if self.prior == "standard":
+            return super().kl_term(mu, logvar, c)
+        return kl_between_normals(mu, logvar, *self.conditional_prior(c))
+
+    def prior_codes(self, y: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Codes of p(z | c) for labels y from standard-normal noise (B, D): z = mu_c + sigma_c * noise."""
+        mu, logvar = self.conditional_prior(self.condition(y.to(self.device)))
+        return mu + (0.5 * logvar).exp() * noise.to(mu)
+
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes of p(z): N(0, I), or for a learned prior the mixture of p(z|c) over the default conditions
+        (classes in turn, attributes at their training frequencies)."""
+        noise = super().prior_sample(n, generator)
+        if self.prior == "standard":
+            return noise
+        return self.prior_codes(self.default_labels(n, generator), noise)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -129,7 +216,9 @@ class CVAE(VAE):
     def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
         if y is None:
             y = self.default_labels(n, generator)
-        return super().sample(n, generator, y.to(self.device))
+        y = y.to(self.device)
+        z = self.prior_codes(y, torch.randn(n, self.latent_dim, generator=generator))  # z ~ p(z | c)
+        return self.decode(z, y)
 
     # ----- figures --------------------------------------------------------------------------
     def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
@@ -142,10 +231,12 @@ class CVAE(VAE):
             conds = y[:8].repeat_interleave(8, 0)  # (up to 64, K)
             figs["samples"] = (self.sample(len(conds), g, conds), 8)
         else:
-            # Each row: one class; each column: one code z, shared down the column (same style).
+            # Each row: one class; each column: one prior noise, shared down the column (same style; for
+            # a learned prior, the same place relative to each class's p(z|c)).
             k = min(self.num_classes, 10)
-            z = self.prior_sample(10, g).repeat(k, 1)
-            figs["samples"] = (self.decode(z, torch.arange(k, device=self.device).repeat_interleave(10)), 10)
+            rows = torch.arange(k, device=self.device).repeat_interleave(10)
+            z = self.prior_codes(rows, torch.randn(10, self.latent_dim, generator=g).repeat(k, 1))
+            figs["samples"] = (self.decode(z, rows), 10)
         if len(x) == 16:
             figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
         figs["condition_swaps"] = self.condition_swaps(x[:8], y[:8])

@@ -21,6 +21,10 @@ def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
     checkpoint = check_checkpoint_file(path, "checkpoint")
     name = checkpoint["genzoo_model"]
     hparams = checkpoint.get("hyper_parameters") or {}
+    model_class = MODELS.get(name)
+    # Arguments added after the checkpoint was written: the behaviour the model had before them, not
+    # today's default (which may differ).
+    added = {key: value for key, value in model_class.hparams_before_added.items() if key not in hparams}
     if RETIRED_HPARAMS & hparams.keys():
         # An older genzoo saved arguments that no longer exist; drop them and load from memory.
         for key in RETIRED_HPARAMS:
@@ -28,5 +32,5 @@ def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         buffer.seek(0)
-        return MODELS.get(name).load_from_checkpoint(buffer, map_location=map_location).eval()
-    return MODELS.get(name).load_from_checkpoint(path, map_location=map_location).eval()
+        return model_class.load_from_checkpoint(buffer, map_location=map_location, **added).eval()
+    return model_class.load_from_checkpoint(path, map_location=map_location, **added).eval()

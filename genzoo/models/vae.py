@@ -78,6 +78,10 @@ class VAE(GenerativeModule):
         """p(x|z) (or p(x|z, c)) as pixel logits (B, C, H, W); a condition is appended to the code."""
         return self.decoder(z if c is None else torch.cat([z, c], dim=1))
 
+    def kl_term(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """KL(q(z|x) || p(z)) with the prior p(z) = N(0, I); a subclass with another prior overrides it."""
+        return kl_to_standard_normal(mu, logvar)
+
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.posterior(x, self.condition(y))[0]  # the posterior mean: the deterministic code
 
@@ -90,7 +94,7 @@ class VAE(GenerativeModule):
         mu, logvar = self.posterior(x, c)  # (B, D) each
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation trick
         recon = reconstruction_loss(self.decoder_logits(z, c), x, self.recon_loss)
-        kl = kl_to_standard_normal(mu, logvar)
+        kl = self.kl_term(mu, logvar, c)
         loss = recon + self.beta * kl  # -ELBO (for beta = 1)
         self.log_train(batch_idx, loss=loss, recon=recon, kl=kl)
         return loss
