@@ -221,8 +221,20 @@ def test_cvae_learned_prior_multi_label() -> None:
 def test_cvae_bad_options() -> None:
     with pytest.raises(GenzooError, match="unknown prior 'gaussian'; choose one of standard, learned"):
         CVAE(prior="gaussian")
+    with pytest.raises(GenzooError, match="unknown lr_schedule 'linear'; choose one of constant, cosine"):
+        CVAE(lr_schedule="linear")
     with pytest.raises(GenzooError, match="condition_every_layer needs the mlp backbone"):
         CVAE(backbone="conv", condition_every_layer=True)
+
+
+def test_cvae_cosine_lr_schedule(tmp_path: Path) -> None:
+    model = CVAE(latent_dim=4, hidden_dims=[32], lr_schedule="cosine")
+    trainer = pl.Trainer(max_steps=4, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(model, DataLoader(TensorDataset(torch.rand(8, 1, 28, 28), torch.arange(8)), batch_size=2))
+    (schedule,) = trainer.lr_scheduler_configs
+    assert schedule.interval == "step" and schedule.scheduler.T_max == 4
+    assert trainer.optimizers[0].param_groups[0]["lr"] < 1e-4  # fallen from 1e-3 towards 0 at the end
 
 
 def test_old_cvae_checkpoints_load_as_they_were(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ from genzoo.viz import paired_rows
 #: attributes flipped in the CelebA figure, when the model has them
 FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
 PRIORS = ("standard", "learned")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class EveryLayerConditionedDecoder(nn.Module):
@@ -82,7 +83,7 @@ class CVAE(VAE):
     default_widths = {"mlp": [512, 512]}
     default_max_epochs = 30
     # Checkpoints written before these options were the plain CVAE: N(0, I) prior, c next to z only.
-    hparams_before_added = {"prior": "standard", "condition_every_layer": False}
+    hparams_before_added = {"prior": "standard", "condition_every_layer": False, "lr_schedule": "constant"}
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class CVAE(VAE):
         multi_label: bool = False,
         prior: Literal["standard", "learned"] = "standard",
         condition_every_layer: bool = False,
+        lr_schedule: Literal["constant", "cosine"] = "constant",
     ) -> None:
         """
         Args:
@@ -114,6 +116,7 @@ class CVAE(VAE):
             prior: p(z | c): ``standard`` (N(0, I) whatever c) or ``learned`` (a Gaussian per condition,
                 mean and log-variance linear in c; Sohn et al.'s prior network).
             condition_every_layer: the MLP decoder gets c at every layer's input, not only next to z.
+            lr_schedule: ``constant`` or ``cosine`` (the learning rate falls from ``lr`` to 0 over the run).
         """
         if num_classes < 1:
             raise GenzooError(
@@ -124,6 +127,8 @@ class CVAE(VAE):
             raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
         if prior not in PRIORS:
             raise GenzooError(f"cvae: unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise GenzooError(f"cvae: unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         if condition_every_layer and backbone != "mlp":
             raise GenzooError(f"cvae: condition_every_layer needs the mlp backbone, not {backbone!r}")
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss)
@@ -197,6 +202,14 @@ class CVAE(VAE):
             self.label_sum += c.sum(0)
             self.label_count += len(c)
         return super().training_step(batch, batch_idx)  # the VAE's ELBO step, with y as the condition
+
+    def configure_optimizers(self) -> Any:
+        optimizer = super().configure_optimizers()
+        if self.hparams["lr_schedule"] == "constant":
+            return optimizer
+        steps = max(1, int(self.trainer.estimated_stepping_batches))
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     # ----- sampling with conditions -------------------------------------------------------------
     def label_frequencies(self) -> torch.Tensor:
