@@ -240,7 +240,7 @@ def test_cvae_cosine_lr_schedule(tmp_path: Path) -> None:
 def test_old_cvae_checkpoints_load_as_they_were(tmp_path: Path) -> None:
     """A checkpoint written before the prior and condition_every_layer options loads as the plain CVAE."""
     torch.manual_seed(0)
-    old = CVAE(latent_dim=4, hidden_dims=[32])
+    old = CVAE(latent_dim=4, hidden_dims=[32], prior="standard")  # the CVAE as it was
     path = save_trained(old, torch.rand(8, 1, 28, 28), torch.arange(8), tmp_path / "old.ckpt")
     checkpoint = torch.load(path, weights_only=False)
     for key in CVAE.hparams_before_added:
