@@ -55,6 +55,7 @@ def hand_written_epoch(images: torch.Tensor, fused: bool = False) -> float:
 def genzoo_epoch(root: Path) -> float:
     """One epoch of `genzoo fit --model vae` with default settings; returns images/s from its metrics."""
     args = ["fit", "--model", "vae", "--model.hidden_dims", "[512]", "--model.latent_dim", str(LATENT)]
+    args += ["--model.lr", "0.001"]  # the loop's (the VAE's own default is higher)
     args += ["--data.batch_size", str(BATCH), "--trainer.max_epochs", "1", "--trainer.default_root_dir", str(root)]
     args += ["--test_after_fit", "false", "--trainer.enable_model_summary", "false"]
     if genzoo_main(args) != 0:

@@ -30,6 +30,10 @@ from genzoo.models.base import GenerativeModule
 
 
 class VAE(GenerativeModule):
+    # Depth, not width, is what makes a VAE's samples sharp: three hidden levels of 512 draw far better
+    # digits than one at the same epochs (one level twice as wide does not); lr 2e-3 lets the deeper net
+    # learn fast enough in its first epoch. The ablation is in docs/models/vae.md.
+    default_widths = {"mlp": [512, 512, 512]}
     default_max_epochs = 20
 
     def __init__(
@@ -38,7 +42,7 @@ class VAE(GenerativeModule):
         latent_dim: int = 16,
         backbone: str = "mlp",
         hidden_dims: list[int] | None = None,
-        lr: float = 1e-3,
+        lr: float = 2e-3,
         beta: float = 1.0,
         recon_loss: ReconstructionKind = "bce",
     ) -> None:
@@ -47,7 +51,7 @@ class VAE(GenerativeModule):
             image_shape: (channels, height, width) of the images; set from the data by the CLI.
             latent_dim: size of the code z.
             backbone: registered backbone family for encoder and decoder (``genzoo list``).
-            hidden_dims: widths of the backbone's levels (default: the family's own).
+            hidden_dims: widths of the backbone's levels (default: [512, 512, 512] for mlp, the family's own otherwise).
             lr: Adam learning rate.
             beta: weight of the KL term (1 is the ELBO; >1 is the beta-VAE).
             recon_loss: likelihood p(x|z): ``bce`` (Bernoulli), ``mse`` (Gaussian) or ``l1``.
