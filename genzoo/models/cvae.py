@@ -21,25 +21,19 @@ vectors (CelebA's 40 attributes, 0/1) are used as they are. Any float vector of 
 as a condition too, so conditions can be interpolated. The model needs labels: the CLI gives it the
 labelled images only (``labelled_only``).
 
-Two options go further than "c appended to the inputs", both from the gaps the plain model leaves:
-
-- ``prior="learned"``: Sohn et al.'s CVAE has a prior network p(z | c) rather than one N(0, I) for every
-  class. Here it is a linear map from the condition to a mean and a log-variance per code dimension
-  (for one-hot c: a learned N(mu_c, diag(sigma_c^2)) per class, starting at N(0, I)); the KL term becomes
-  KL(q(z|x, c) || p(z|c)) and sampling with c draws z from p(z|c). With one N(0, I) for all classes,
-  each class's codes must fill the whole prior, and a prior draw that falls between the codes of
-  training images decodes to a blur of several styles; a prior per class can follow where the codes of
-  that class lie.
-- ``condition_every_layer``: the decoder (MLP backbone) gets c at the input of every layer, not only
-  next to z, so no layer can wash the condition out.
+The prior (``prior="learned"``, the default) goes further than "c appended to the inputs": Sohn et al.'s
+CVAE has a prior network p(z | c) rather than one N(0, I) for every class. Here it is a linear map from the
+condition to a mean and a log-variance per code dimension (for one-hot c: a learned N(mu_c, diag(sigma_c^2))
+per class, starting at N(0, I)); the KL term becomes KL(q(z|x, c) || p(z|c)) and sampling with c draws z
+from p(z|c). With one N(0, I) for all classes, each class's codes must fill the whole prior, and a prior draw
+that falls between the codes of training images decodes to a blur of several styles; a prior per class can
+follow where the codes of that class lie. ``prior="standard"`` is the plain N(0, I).
 
 Training: one phase per batch, the VAE's step with the condition: minimise reconstruction + beta * KL.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
@@ -54,25 +48,6 @@ from genzoo.viz import paired_rows
 #: attributes flipped in the CelebA figure, when the model has them
 FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
 PRIORS = ("standard", "learned")
-LR_SCHEDULES = ("constant", "cosine")
-
-
-class EveryLayerConditionedDecoder(nn.Module):
-    """MLP decoder p(x | z, c) with the condition c appended to the input of every layer (not only to z)."""
-
-    def __init__(self, latent_dim: int, cond_dim: int, hidden_dims: Sequence[int], image_shape: tuple[int, int, int]):
-        super().__init__()
-        self.image_shape = tuple(image_shape)
-        dims = [latent_dim, *reversed(hidden_dims), math.prod(image_shape)]  # widest layer next to the image
-        self.layers = nn.ModuleList(nn.Linear(a + cond_dim, b) for a, b in zip(dims[:-1], dims[1:]))
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        h = z
-        for i, layer in enumerate(self.layers):
-            h = layer(torch.cat([h, c], dim=1))
-            if i < len(self.layers) - 1:
-                h = F.leaky_relu(h, 0.2)
-        return h.view(len(h), *self.image_shape)  # logits
 
 
 class CVAE(VAE):
@@ -84,7 +59,7 @@ class CVAE(VAE):
     default_widths = {"mlp": [512, 512]}
     default_max_epochs = 30
     # Checkpoints written before these options were the plain CVAE: N(0, I) prior, c next to z only.
-    hparams_before_added = {"prior": "standard", "condition_every_layer": False, "lr_schedule": "constant"}
+    hparams_before_added = {"prior": "standard"}
 
     def __init__(
         self,
@@ -99,8 +74,6 @@ class CVAE(VAE):
         class_names: list[str] | None = None,
         multi_label: bool = False,
         prior: Literal["standard", "learned"] = "learned",
-        condition_every_layer: bool = False,
-        lr_schedule: Literal["constant", "cosine"] = "constant",
     ) -> None:
         """
         Args:
@@ -116,8 +89,6 @@ class CVAE(VAE):
             multi_label: labels are 0/1 attribute vectors (CelebA) rather than one class per image (MNIST).
             prior: p(z | c): ``standard`` (N(0, I) whatever c) or ``learned`` (a Gaussian per condition,
                 mean and log-variance linear in c; Sohn et al.'s prior network).
-            condition_every_layer: the MLP decoder gets c at every layer's input, not only next to z.
-            lr_schedule: ``constant`` or ``cosine`` (the learning rate falls from ``lr`` to 0 over the run).
         """
         if num_classes < 1:
             raise GenzooError(
@@ -128,15 +99,8 @@ class CVAE(VAE):
             raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
         if prior not in PRIORS:
             raise GenzooError(f"cvae: unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
-        if lr_schedule not in LR_SCHEDULES:
-            raise GenzooError(f"cvae: unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
-        if condition_every_layer and backbone != "mlp":
-            raise GenzooError(f"cvae: condition_every_layer needs the mlp backbone, not {backbone!r}")
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss)
         self.prior = prior
-        self.condition_every_layer = condition_every_layer
-        if condition_every_layer:
-            self.decoder = EveryLayerConditionedDecoder(latent_dim, num_classes, self.backbone.hidden_dims, image_shape)
         if prior == "learned":
             # c -> (mean, log-variance) of p(z|c); zero weights: training starts from the N(0, I) prior.
             self.prior_net = nn.Linear(num_classes, 2 * latent_dim)
@@ -160,11 +124,6 @@ class CVAE(VAE):
         if y.dim() == 2:
             return y.to(self.label_sum.dtype)
         return F.one_hot(y.long(), self.num_classes).to(self.label_sum.dtype)
-
-    def decoder_logits(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        if self.condition_every_layer:
-            return self.decoder(z, c)
-        return super().decoder_logits(z, c)
 
     # ----- the prior p(z | c) -------------------------------------------------------------------
     def conditional_prior(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -203,14 +162,6 @@ class CVAE(VAE):
             self.label_sum += c.sum(0)
             self.label_count += len(c)
         return super().training_step(batch, batch_idx)  # the VAE's ELBO step, with y as the condition
-
-    def configure_optimizers(self) -> Any:
-        optimizer = super().configure_optimizers()
-        if self.hparams["lr_schedule"] == "constant":
-            return optimizer
-        steps = max(1, int(self.trainer.estimated_stepping_batches))
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     # ----- sampling with conditions -------------------------------------------------------------
     def label_frequencies(self) -> torch.Tensor:
