@@ -21,13 +21,15 @@ vectors (CelebA's 40 attributes, 0/1) are used as they are. Any float vector of 
 as a condition too, so conditions can be interpolated. The model needs labels: the CLI gives it the
 labelled images only (``labelled_only``).
 
-The prior (``prior="learned"``, the default) goes further than "c appended to the inputs": Sohn et al.'s
-CVAE has a prior network p(z | c) rather than one N(0, I) for every class. Here it is a linear map from the
-condition to a mean and a log-variance per code dimension (for one-hot c: a learned N(mu_c, diag(sigma_c^2))
+The option ``prior="learned"`` (the default is ``standard``) goes further than "c appended to the inputs":
+Sohn et al.'s CVAE has a prior network p(z | c) rather than one N(0, I) for every class. Here it is a linear map from
+the condition to a mean and a log-variance per code dimension (for one-hot c: a learned N(mu_c, diag(sigma_c^2))
 per class, starting at N(0, I)); the KL term becomes KL(q(z|x, c) || p(z|c)) and sampling with c draws z
 from p(z|c). With one N(0, I) for all classes, each class's codes must fill the whole prior, and a prior draw
 that falls between the codes of training images decodes to a blur of several styles; a prior per class can
-follow where the codes of that class lie. ``prior="standard"`` is the plain N(0, I).
+follow where the codes of that class lie. It is not the default because it costs attribute editing: a code
+encoded under one class lies in that class's prior, and decoded under another class it reads as that class
+less often (docs/models/cvae.md). ``prior="standard"`` is the plain N(0, I).
 
 Training: one phase per batch, the VAE's step with the condition: minimise reconstruction + beta * KL.
 """
@@ -73,7 +75,7 @@ class CVAE(VAE):
         num_classes: int = 10,
         class_names: list[str] | None = None,
         multi_label: bool = False,
-        prior: Literal["standard", "learned"] = "learned",
+        prior: Literal["standard", "learned"] = "standard",
     ) -> None:
         """
         Args:
