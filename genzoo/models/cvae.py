@@ -60,7 +60,7 @@ class CVAE(VAE):
     # behind these choices is in docs/models/cvae.md.
     default_widths = {"mlp": [512, 512]}
     default_max_epochs = 30
-    # Checkpoints written before these options were the plain CVAE: N(0, I) prior, c next to z only.
+    # Checkpoints written before the prior option were the plain CVAE: the N(0, I) prior.
     hparams_before_added = {"prior": "standard"}
 
     def __init__(
@@ -184,7 +184,7 @@ class CVAE(VAE):
         if y is None:
             y = self.default_labels(n, generator)
         y = y.to(self.device)
-        z = self.prior_codes(y, torch.randn(n, self.latent_dim, generator=generator))  # z ~ p(z | c)
+        z = self.prior_codes(y, super().prior_sample(n, generator))  # z ~ p(z | c), from N(0, I) noise
         return self.decode(z, y)
 
     # ----- figures --------------------------------------------------------------------------
@@ -202,7 +202,7 @@ class CVAE(VAE):
             # a learned prior, the same place relative to each class's p(z|c)).
             k = min(self.num_classes, 10)
             rows = torch.arange(k, device=self.device).repeat_interleave(10)
-            z = self.prior_codes(rows, torch.randn(10, self.latent_dim, generator=g).repeat(k, 1))
+            z = self.prior_codes(rows, super().prior_sample(10, g).repeat(k, 1))
             figs["samples"] = (self.decode(z, rows), 10)
         if len(x) == 16:
             figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
