@@ -211,10 +211,10 @@ def genzoo_args(model: str, epochs: int, root: Path) -> list[str]:
         args += ["--model.backbone", "conv", "--model.hidden_dims", "[32, 64]"]
     else:
         args += ["--model.hidden_dims", "[512]"]
-    if model != "aae":
-        args += ["--model.lr", str(LR)]  # pythae's and the loop's; the VAE's own default is higher
     if model == "aae":
         args += ["--model.latent_disc_dims", "[256]"]
+    else:
+        args += ["--model.lr", str(LR)]  # pythae's and the loop's; the VAE's own default is higher
     return args + ["--trainer.max_epochs", str(epochs), "--trainer.default_root_dir", str(root)]
 
 
