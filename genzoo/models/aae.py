@@ -63,7 +63,7 @@ MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS g
 
 class AAE(GenerativeModule):
     multi_phase = True
-    default_widths = {"mlp": [512, 512]}
+    default_widths = {"mlp": [512, 512, 512]}  # a third level: FID 104 -> 75 (docs/models/aae.md)
     default_max_epochs = 12  # past about 18 epochs the regularisation game loses its balance (docs/models/aae.md)
 
     def __init__(
