@@ -11,6 +11,7 @@ and, in a solution notebook, on an exercise left ``TODO``.
     python docs/labs/build.py --fast       # GENZOO_LAB_FAST=1: a few batches per model; the notebooks
                                            # go to runs/labs-fast/, checks are not enforced
     python docs/labs/build.py --no-run     # only write the notebooks (no outputs)
+    python docs/labs/build.py --text-only 05   # a prose-only edit: rewrite the markdown, keep the outputs
 
 The written notebooks keep no machine-specific paths and no volatile metadata (execution times,
 kernel versions), so a rerun changes only what the run itself changed.
@@ -83,6 +84,30 @@ def verdicts(nb) -> list[str]:
     return lines
 
 
+def carry_outputs(nb, written: Path) -> str | None:
+    """Give nb the outputs of the notebook already written at ``written``; the reason if it cannot.
+
+    Only safe when no code cell changed: the outputs are then what running nb would print (the runs are
+    seeded), and a prose fix does not cost a full run of the lab.
+    """
+    import nbformat
+
+    if not written.is_file():
+        return f"{written.name} was never written; run it"
+    old_cells = nbformat.read(written, as_version=4).cells
+    old = [c for c in old_cells if c.cell_type == "code"]
+    new = [c for c in nb.cells if c.cell_type == "code"]
+    if [c.source for c in old] != [c.source for c in new]:
+        return f"a code cell of {written.name} changed; run it"
+    for cell, before in zip(new, old):
+        cell.outputs = before.get("outputs", [])
+    if [c.cell_type for c in old_cells] == [c.cell_type for c in nb.cells]:  # same layout: keep the cell ids
+        for cell, before in zip(nb.cells, old_cells):
+            cell.id = before.id
+    sanitise(nb)
+    return None
+
+
 def execute(nb, cwd: Path, env: dict) -> float:
     from nbclient import NotebookClient
 
@@ -103,6 +128,7 @@ def main() -> int:
     parser.add_argument("labs", nargs="*", help="lab numbers (default: all)")
     parser.add_argument("--fast", action="store_true", help="small-budget mode (GENZOO_LAB_FAST=1)")
     parser.add_argument("--no-run", action="store_true", help="write the notebooks without running them")
+    parser.add_argument("--text-only", action="store_true", help="rewrite the prose, keep the written outputs")
     parser.add_argument("--cache", help="checkpoint cache (default: a fresh temporary folder)")
     args = parser.parse_args()
 
@@ -121,6 +147,13 @@ def main() -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             if args.no_run:
                 nbformat.write(nb, target)
+                continue
+            if args.text_only:
+                refused = carry_outputs(nb, target)
+                if refused:
+                    failures.append(refused)
+                else:
+                    nbformat.write(nb, target)
                 continue
             label = f"{source.stem} ({kind})"
             try:
