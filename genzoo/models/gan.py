@@ -38,7 +38,7 @@ from genzoo.models.base import GenerativeModule, adam
 class GAN(GenerativeModule):
     has_encoder = False
     multi_phase = True
-    default_widths = {"mlp": [512, 512, 512]}  # G 8-512-512-512-784, D 784-512-512-512-1 (depth: docs/models/aegan.md)
+    default_widths = {"mlp": [512, 256]}  # G 8-256-512-784, D 784-512-256-1
     default_max_epochs = 16  # AEGAN's: the controlled comparison trains both equally long
 
     def __init__(

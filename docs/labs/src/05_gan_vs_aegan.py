@@ -48,7 +48,7 @@ lk.source(aegan_module.AEGAN.training_step, start="def training_step", end="self
 
 # %% [markdown]
 # ## 2. Train both, with the same G and Dx
-# The MNIST defaults of both (MLP G 8-512-512-512-784 and Dx 784-512-512-512-1, the same learning rates),
+# The MNIST defaults of both (MLP G 8-256-512-784 and Dx 784-512-256-1, the same learning rates),
 # 2 epochs each (the recipes train 16; `docs/benchmarks.md` has the 4-epoch comparison).
 
 # %%
@@ -90,9 +90,9 @@ for name, c in cover.items():
     print(f"{name}: class entropy {c['entropy']:.3f}, mean classifier confidence {c['mean_confidence']:.2f}")
 
 # %% [markdown]
-# After 2 epochs the GAN draws two speckled shapes, a ring and a hooked stroke, from every code: mode
-# collapse (entropy 0.30; the classifier reads three in four of them as 8, which is why precision, the
-# share of samples among real digits, is shown beside it). The AEGAN, with the very same
+# After 2 epochs the GAN draws one and the same speckled blob from every code: complete mode collapse
+# (entropy 0; the classifier even reads the blob as one digit with full confidence, which is why
+# precision, the share of samples among real digits, is shown beside it). The AEGAN, with the very same
 # G and Dx, draws every digit, though not yet evenly: after 2 epochs about two in five of its samples
 # are read as 8 (half-formed, blurred strokes look most like an 8 to the classifier), which holds its
 # entropy near 0.8. `docs/benchmarks.md` has the same comparison after 4 epochs (class entropy 0.52
