@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("models", nargs="*", help="registered model names")
     parser.add_argument("--all", action="store_true", help="every registered model")
     parser.add_argument("--out", type=Path, default=None, help="append one JSON line per run here")
+    parser.add_argument("--root", type=Path, default=None, help="keep the run folders here (default: deleted)")
     args = parser.parse_args()
     from genzoo.registry import MODELS
 
@@ -59,11 +60,13 @@ def main() -> None:
     print("| --- | ---: | ---: | --- | ---: |")
     failed = []
     with tempfile.TemporaryDirectory(prefix="genzoo-default-times-") as tmp:
+        root = args.root or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         for model in models:
-            row = time_default_run(model, Path(tmp))
+            row = time_default_run(model, root)
             if row["exit_code"]:
                 failed.append(model)
-                print(Path(tmp, f"{model}.log").read_text()[-2000:], file=sys.stderr)
+                print((root / f"{model}.log").read_text()[-2000:], file=sys.stderr)
             if args.out:
                 with open(args.out, "a") as f:
                     f.write(json.dumps(row) + "\n")
