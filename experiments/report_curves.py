@@ -15,6 +15,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("curves", type=Path, nargs="+")
     parser.add_argument("--png", type=Path, help="also plot FID against CPU seconds")
+    parser.add_argument("--target", type=float, default=None, help="draw a dotted line at this FID")
     args = parser.parse_args()
     rows = [json.loads(line) for path in args.curves for line in path.read_text().splitlines() if line.strip()]
     by_model: dict[str, list[dict]] = defaultdict(list)
@@ -32,17 +33,25 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        colours: dict[str, str] = {}  # one colour per model; its variants ("vae (old [512])") dashed in it
         for model, points in by_model.items():
             points = sorted(points, key=lambda r: r["epoch"])
+            base = model.split(" (")[0]
+            colours.setdefault(base, f"C{len(colours) % 10}")
             style = "--" if "(" in model else "-"
-            ax.plot([p["cpu_seconds"] for p in points], [p["fid"] for p in points], style, marker="o", label=model)
+            ax.plot([p["cpu_seconds"] for p in points], [p["fid"] for p in points], style, marker="o", label=model,
+                    color=colours[base])  # fmt: skip
+        if args.target:
+            ax.axhline(args.target, color="grey", linestyle=":", linewidth=1)
+            ax.annotate(f"FID {args.target:g}", (ax.get_xlim()[0], args.target), fontsize=8, color="grey",
+                        xytext=(4, 3), textcoords="offset points")  # fmt: skip
         ax.set_xlabel("CPU seconds of training (one thread)")
         ax.set_ylabel("FID (MNIST extractor, 10,000 samples)")
         ax.set_yscale("log")
         ax.set_title("Default runs on MNIST: FID against training cost")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         args.png.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.png, dpi=110)
