@@ -54,8 +54,8 @@ lk.source(alae_module.ALAE.training_step)
 
 # %% [markdown]
 # ## 3. Train it
-# The MNIST defaults (z and w of 50 numbers, MLPs of 512-512, Adam 1e-3, R1 gamma 1, an exponential
-# moving average of F, G and E used for sampling), 4 epochs (the default run trains 14;
+# The MNIST defaults (z and w of 50 numbers, E and G MLPs of four levels of 512, Adam 1e-3, R1 gamma 1, an
+# exponential moving average of F, G and E used for sampling), 4 epochs (the default run trains 13;
 # `docs/models/alae.md` has its curve). Samples are G(F(z)):
 
 # %%
