@@ -114,7 +114,7 @@ print(f"sharpness (variance of the Laplacian): real {lk.sharpness(x_test[:1000])
       f"ALAE {lk.sharpness(alae.reconstruct(x_test[:1000])):.4f}, AE {lk.sharpness(ae.reconstruct(x_test[:1000])):.4f}")
 
 # %% [markdown]
-# The ALAE was never asked for the pixels, yet its pixel error is about the AE's, and its
+# The ALAE was never asked for the pixels, yet its pixel error is not far from the AE's, and its
 # reconstructions are sharper (about twice the AE's variance of the Laplacian, nearer the real digits'):
 # they are redrawn by a generator, not averaged by a decoder. They are not copies either: where a digit
 # is unusual (a broken 4, a 5 with a loop) the ALAE draws a more common digit of that class, in a
