@@ -63,8 +63,8 @@ MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS g
 
 class AAE(GenerativeModule):
     multi_phase = True
-    default_widths = {"mlp": [512, 512, 512]}  # a third level: FID 104 -> 75 at 12 epochs (docs/models/aae.md)
-    default_max_epochs = 18  # FID falls to 52.7 by 18 (43.6 at 21, over the 5-minute budget): docs/models/aae.md
+    default_widths = {"mlp": [512, 512, 512]}  # depth sharpens the samples (docs/models/aae.md)
+    default_max_epochs = 18  # three levels keep the game balanced longer than two did; 18 fits 5 minutes (aae.md)
 
     def __init__(
         self,

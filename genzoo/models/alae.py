@@ -70,8 +70,7 @@ from genzoo.nn.style import SLOPE, MappingNetwork, equalize_learning_rate
 class ALAE(GenerativeModule):
     multi_phase = True
     # The paper's MLP has two levels of 1024. Depth is what makes the samples here (as for the VAE): four levels
-    # of 512 for 13 epochs give FID 29.8 / 27.8 (seeds 0 / 1) where three for 14 gave 31.4 / 38.9 and two 64.4,
-    # for about 1.07x the three-level time: docs/models/alae.md.
+    # of 512 beat three and two at about the same time; the measurements are in docs/models/alae.md.
     default_widths = {"mlp": [512, 512, 512, 512]}
     default_max_epochs = 13
 
