@@ -78,7 +78,8 @@ def test_compile_trains_to_the_same_losses(tmp_path):
 
 
 def test_bf16_mixed_trains_to_nearly_the_same_losses(tmp_path):
-    """`--trainer.precision bf16-mixed` (1.35-1.42x on this CPU) keeps the losses within bf16's rounding."""
+    """`--trainer.precision bf16-mixed` (faster where the CPU has bf16; docs/performance.md) keeps the losses
+    within bf16's rounding."""
     plain = train_losses(tmp_path)
     bf16 = train_losses(tmp_path, precision="bf16-mixed")
     assert bf16 != plain, "bf16-mixed changed nothing: autocast did not run"

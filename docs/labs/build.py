@@ -104,7 +104,7 @@ def carry_outputs(nb, written: Path) -> str | None:
     if [c.cell_type for c in old_cells] == [c.cell_type for c in nb.cells]:  # same layout: keep the cell ids
         for cell, before in zip(nb.cells, old_cells):
             cell.id = before.id
-    sanitise(nb)
+    sanitise(nb)  # split() numbered the cells before it dropped the other notebook's: number them again
     return None
 
 
