@@ -199,10 +199,6 @@ class GenzooCLI(LightningCLI):
         GenzooSaveConfig.logger_choice = self.logger_choice or "csv"
         if custom_logger:  # the user's own logger object: record what they gave (LightningCLI's default)
             self.save_config_callback = SaveConfigCallback
-        if trainer_cfg.get("strategy") == "ddp" and getattr(self.model, "multi_phase", False):
-            # Multi-optimizer models leave some parameters without gradient in some phases;
-            # plain DDP stops on that, so give the user the variant that works.
-            kwargs["strategy"] = "ddp_find_unused_parameters_true"
         callbacks = list(trainer_cfg.get("callbacks") or [])
         if trainer_cfg.get("enable_progress_bar") is not False and not any(
             isinstance(c, ProgressBar) for c in callbacks

@@ -179,10 +179,14 @@ class GenerativeModule(pl.LightningModule):
 
     # ----- manual optimization (models with several networks and optimizers) ------------------
     #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE): they use
-    #: Lightning's manual optimization (``self.update`` per phase). Under
-    #: DDP some of their parameters get no gradient in some phases, so the CLI turns
-    #: ``--trainer.strategy ddp`` into DDP with ``find_unused_parameters=True`` for them.
+    #: Lightning's manual optimization (``self.update`` per phase). Under DDP some of their parameters get
+    #: no gradient in some phases, which ``setup`` tells any DDP strategy to expect (genzoo.distributed).
     multi_phase: bool = False
+
+    def setup(self, stage: str) -> None:
+        from genzoo.distributed import prepare_strategy
+
+        prepare_strategy(self.trainer.strategy, self.multi_phase)
 
     def update(self, optimizer: Any, loss: torch.Tensor) -> None:
         """One phase of a manual-optimization step: zero grads, backward, step ``optimizer`` only.
