@@ -56,6 +56,7 @@ class ParamDigest(pl.Callback):
             "world_size": trainer.world_size,
             "strategy": type(trainer.strategy).__name__,
             "find_unused_parameters": getattr(trainer.strategy, "_ddp_kwargs", {}).get("find_unused_parameters"),
+            "start_method": getattr(trainer.strategy, "_start_method", None),
             "model": MODELS.name_of(pl_module),
             "hparams": dict(pl_module.hparams),
             "init": param_snapshot(pl_module),

@@ -1,8 +1,11 @@
-"""DDP correctness on CPU for every model in the registry, multi-optimizer (``multi_phase = True``) or not.
+"""DDP correctness on CPU for every model in the registry, multi-optimizer (``multi_phase = True``) or not,
+however the user spells the request for DDP.
 
-Each model is trained by the real CLI with ``--trainer.accelerator cpu --trainer.devices 2
---trainer.strategy ddp`` (two gloo processes) for a few batches, with the test-only ``ddp_probe.ParamDigest``
-callback recording both ranks (see tests/ddp_probe.py). The test then asserts that:
+Each model is trained by the real CLI with ``--trainer.accelerator cpu --trainer.devices 2`` (two gloo
+processes; no strategy, so Lightning chooses DDP itself, the way most users ask) for a few batches; the other
+spellings each train one more model: ``ddp``, ``ddp_spawn`` and a ``DDPStrategy(find_unused_parameters=False)``
+in a YAML config a multi-phase one (the kind they used to crash), ``ddp_find_unused_parameters_true`` a
+single-phase one (which must keep what was asked for). Each run has the test-only ``ddp_probe.ParamDigest`` callback recording both ranks (see tests/ddp_probe.py). The test then asserts that:
 
 - both ranks start and end with bit-identical parameters in every network, and every network trained;
 - every optimizer step applied the same gradient on both ranks, and that gradient is the average of the
@@ -11,47 +14,62 @@ callback recording both ranks (see tests/ddp_probe.py). The test then asserts th
   the gradient of the loss on both batches together;
 - the two ranks really saw different data and drew different noise (so the checks above are not vacuous).
 
-The runs are launched all at once (each pair of processes spends most of its time importing torch and
-Lightning, which overlaps well) and checked one model at a time.
+The runs are launched a few at a time (each pair of processes spends most of its time importing torch and
+Lightning, which overlaps well) and checked one case at a time.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
-from conftest import REPO
 from ddp_probe import replay
+from launch import clean_env, free_port, run_all
 from tiny import tiny_cli_args
 
 from genzoo.registry import MODELS
 
 MODEL_NAMES = MODELS.names()
+#: (model, spelling): every model with the default request, each other spelling with two kinds of model
+SPELLINGS = {
+    "ddp": ["--trainer.strategy", "ddp"],
+    "ddp_spawn": ["--trainer.strategy", "ddp_spawn"],
+    "ddp_find_unused_parameters_true": ["--trainer.strategy", "ddp_find_unused_parameters_true"],
+    "yaml": [],  # a config file naming DDPStrategy (find_unused_parameters left at its default, False)
+}
+CASES = [(name, "default") for name in MODEL_NAMES] + [
+    ("aae", "ddp"),
+    ("gan", "ddp_spawn"),
+    ("aegan", "yaml"),
+    ("vae", "ddp_find_unused_parameters_true"),
+]
+STRATEGY_YAML = """trainer:
+  strategy:
+    class_path: pytorch_lightning.strategies.DDPStrategy
+    init_args:
+      find_unused_parameters: false
+"""
 BATCHES = 3  # batches per rank; every phase of every batch is checked
-TIMEOUT = 420
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TIMEOUT = 300
+PARALLEL = 6  # runs at a time (12 to 18 processes): enough to overlap their start-up, bounded memory
 
 
 @pytest.fixture(scope="module")
-def ddp_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
-    """Run every model under 2-process DDP through the CLI, concurrently; name -> (result, probe dir)."""
-    launched = {}  # narrow nets (tiny_cli_args): the checks need every phase of a model, not a good one
-    for name in MODEL_NAMES:
-        root = tmp_path_factory.mktemp(f"ddp_{name}")
+def ddp_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[Any, Path]]:
+    """Run every case under 2-process DDP through the CLI, a few at a time; case -> (result, probe dir)."""
+    jobs, probes = {}, {}  # narrow nets (tiny_cli_args): the checks need every phase of a model, not a good one
+    for name, spelling in CASES:
+        root = tmp_path_factory.mktemp(f"ddp_{name}_{spelling}")
+        strategy = SPELLINGS.get(spelling, [])
+        if spelling == "yaml":
+            (root / "strategy.yaml").write_text(STRATEGY_YAML)
+            strategy = ["--config", str(root / "strategy.yaml")]
         command = [
-            sys.executable, "-m", "genzoo.cli", "fit", "--model", name, *tiny_cli_args(name),
-            "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
+            sys.executable, "-m", "genzoo.cli", "fit", *strategy, "--model", name, *tiny_cli_args(name),
+            "--trainer.accelerator", "cpu", "--trainer.devices", "2",
             "--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(BATCHES),
             "--trainer.limit_val_batches", "0", "--trainer.enable_checkpointing", "false",
             "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
@@ -59,38 +77,29 @@ def ddp_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subpro
             "--trainer.default_root_dir", str(root),
             "--trainer.callbacks+=ddp_probe.ParamDigest", "--trainer.callbacks.out_dir", str(root / "probe"),
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "MASTER_PORT": str(free_port())}
-        for key in ("GENZOO_RUN_VERSION", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK"):
-            env.pop(key, None)
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)  # fmt: skip
-        launched[name] = (proc, command, root)
-    results = {}
-    for name, (proc, command, root) in launched.items():
-        try:
-            out, err = proc.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the run and the DDP worker it started
-            out, err = proc.communicate()
-        results[name] = (subprocess.CompletedProcess(command, proc.returncode, out, err), root / "probe")
-    return results
+        jobs[name, spelling] = (command, clean_env(MASTER_PORT=str(free_port())))
+        probes[name, spelling] = root / "probe"
+    results = run_all(jobs, parallel=PARALLEL, timeout=TIMEOUT)
+    return {case: (results[case], probes[case]) for case in jobs}
 
 
 def networks(params: dict[str, torch.Tensor]) -> set[str]:
     return {name.split(".")[0] for name in params}
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_ddp_ranks_identical_and_gradients_averaged(name, ddp_runs):
-    result, probe = ddp_runs[name]
-    assert result.returncode == 0, f"{name} failed under DDP:\n{result.stderr[-4000:]}"
+@pytest.mark.parametrize(("name", "spelling"), CASES)
+def test_ddp_ranks_identical_and_gradients_averaged(name, spelling, ddp_runs):
+    result, probe = ddp_runs[name, spelling]
+    assert result.returncode == 0, f"{name} failed under DDP ({spelling}):\n{result.stderr[-4000:]}"
     rank0, rank1 = (torch.load(probe / f"rank{r}.pt", weights_only=False) for r in (0, 1))
 
-    # For multi-phase models the CLI turned `--trainer.strategy ddp` into DDP that tolerates parameters
-    # unused in a phase; single-optimizer models keep plain DDP (no per-step search for unused ones).
+    # Multi-phase models get DDP that tolerates parameters unused in a phase, whatever was asked for;
+    # single-optimizer models keep what the user asked for (by default no per-step search for unused ones).
     multi_phase = MODELS.get(name).multi_phase
-    assert rank0["world_size"] == 2 and rank0["strategy"] == "DDPStrategy"
-    assert bool(rank0["find_unused_parameters"]) is multi_phase
+    assert rank0["world_size"] == 2 and rank0["strategy"] in ("DDPStrategy",)
+    asked_for_search = spelling == "ddp_find_unused_parameters_true"
+    assert bool(rank0["find_unused_parameters"]) is (multi_phase or asked_for_search)
+    assert rank0["start_method"] == ("spawn" if spelling == "ddp_spawn" else "popen")
 
     # Different data and different noise on the two ranks.
     assert not torch.equal(rank0["batches"][0][0], rank1["batches"][0][0]), "both ranks got the same batch"
