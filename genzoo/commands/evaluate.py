@@ -97,11 +97,18 @@ def evaluate_command(argv: list[str]) -> int:
     parser = CommandParser(prog="genzoo eval", description="Evaluate a checkpoint: every metric, as JSON.")
     parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint (.ckpt) written by genzoo fit")
     parser.add_argument("--data", default=None, help="dataset name (default: the run's own data, else mnist)")
-    parser.add_argument("--data-root", default=None, help="folder holding the dataset (default: the run's own)")
+    parser.add_argument(
+        "--data.root", dest="data_root", default=None, help="folder holding the dataset (default: the run's own)"
+    )
+    # The old spelling, before every command said --data.root; still accepted, with a note.
+    parser.add_argument("--data-root", dest="old_data_root", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default: <checkpoint>.eval.json)")
     parser.add_argument("--samples-png", type=Path, default=None, help="also save 64 of the samples as a PNG grid")
     add_eval_arguments(parser)
     args = parser.parse_args(argv)
+    if args.old_data_root is not None:
+        print("genzoo eval: --data-root is deprecated; use --data.root, as every other command", file=sys.stderr)
+        args.data_root = args.data_root or args.old_data_root
     if not args.ckpt.is_file():
         raise GenzooError(f"checkpoint {args.ckpt} does not exist; give the path of a .ckpt file from a run folder")
     out = args.out or args.ckpt.with_suffix(".eval.json")

@@ -3,8 +3,29 @@ direction, one row per start image (or prior sample), one column per offset in `
 
 from __future__ import annotations
 
+import re
+
 from genzoo.commands.args import positive_int
 from genzoo.commands.latent_args import latent_parser, parse_latent_args, write
+
+
+#: a value that starts with a minus and a digit: a number, or a range such as -3,3 or -2.5:1
+NEGATIVE_VALUE = re.compile(r"-[0-9.]")
+
+
+def join_range_value(argv: list[str]) -> list[str]:
+    """``--range -3,3`` -> ``--range=-3,3``: argparse reads any word that starts with a minus as an option,
+    except a plain negative number, so a negative range would otherwise be refused as a missing value."""
+    joined: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--range" and i + 1 < len(argv) and NEGATIVE_VALUE.match(argv[i + 1]):
+            joined.append(f"--range={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
 
 
 def traverse_command(argv: list[str]) -> int:
@@ -26,7 +47,7 @@ def traverse_command(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=9, help="offsets per row (default 9)")
     parser.add_argument("--from", dest="start", default=None, help="test indices or image files to start from")
     parser.add_argument("--num", type=positive_int, default=4, help="rows without --from (default 4)")
-    args, explorer = parse_latent_args(parser, argv)
+    args, explorer = parse_latent_args(parser, join_range_value(argv))
     from genzoo.latent.explorer import parse_range
 
     value_range = parse_range(args.value_range) if args.value_range else None
