@@ -214,17 +214,42 @@ def check_image_output(path: Path) -> None:
     check_output_file(path, "--out", IMAGE_OUTPUT_SUFFIXES)
 
 
-def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
-    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated or foreign file."""
+#: a checkpoint is plain data: tensors, numbers, strings, lists and dicts. Anything else in its pickle (a
+#: class, a function such as os.system) would be imported or called while loading, so it is refused unread.
+NOT_PLAIN = (
+    "{flag} {path} is not a plain genzoo checkpoint: it holds {what}, which loading would import or run, so it "
+    "was not loaded; use a .ckpt written by genzoo fit, or a folder written by genzoo export"
+)
+
+
+def load_plain(path: Path, flag: str) -> Any:
+    """``torch.load`` of tensors and plain values only (``weights_only=True``): a pickle that names any other
+    Python object is refused in one line, before anything in it runs."""
+    import pickle
+    import re
+    import warnings
+
     import torch
 
+    try:
+        with warnings.catch_warnings():  # torch warns about old pickle protocols on stderr; the error says it all
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        named = re.search(r"GLOBAL (\S+)", str(err))  # the object torch's safe unpickler refused to import
+        if named is None:
+            raise GenzooError(f"{flag} {path} cannot be read (UnpicklingError); is it a whole .ckpt file?") from None
+        raise GenzooError(NOT_PLAIN.format(flag=flag, path=path, what=f"the Python object {named[1]}")) from None
+    except Exception as err:  # zip, EOF and key errors come in many types; all mean the same to the user
+        raise GenzooError(f"{flag} {path} cannot be read ({type(err).__name__}); is it a whole .ckpt file?") from None
+
+
+def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
+    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated, foreign or unsafe file."""
     path = Path(path)
     if not path.is_file():
         raise GenzooError(f"{flag} {path} does not exist; give the path of a .ckpt file from a run folder")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # pickle/zip errors come in many types; all mean the same to the user
-        raise GenzooError(f"{flag} {path} cannot be read ({type(err).__name__}); is it a whole .ckpt file?") from None
+    checkpoint = load_plain(path, flag)
     if not isinstance(checkpoint, dict) or "genzoo_model" not in checkpoint:
         raise GenzooError(f"{flag} {path} was not written by genzoo (no 'genzoo_model' entry)")
     return checkpoint
@@ -240,27 +265,31 @@ def check_checkpoint_model(checkpoint: dict[str, Any], path: Path | str, model_n
         )
 
 
+def state_mismatch(state: Mapping[str, Any], own: Mapping[str, Any]) -> str | None:
+    """The first way saved weights ``state`` do not fit a model's ``own`` state dict (a shape, a missing or an
+    extra tensor), or None when they fit. Moving averages a checkpoint lacks are made when it loads."""
+    for key, value in state.items():
+        if key in own and tuple(getattr(value, "shape", ())) != tuple(own[key].shape):
+            return f"{key} {tuple(value.shape)} (checkpoint) vs {tuple(own[key].shape)} (now)"
+    missing = [key for key in own if key not in state and not key.startswith("ema")]
+    if missing:
+        return f"it has no weights {missing[0]}"
+    extra = [key for key in state if key not in own]
+    return f"it has weights {extra[0]} that the model does not" if extra else None
+
+
 def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model: Any) -> None:
     """Refuse a checkpoint of the same model with other shapes (other data, other widths).
 
     The weights' shapes decide; the message names the image shape when that is what differs (a checkpoint
     of MNIST given with --data anime), else the first tensor that does not fit.
     """
-    state = checkpoint.get("state_dict") or {}
-    own = model.state_dict()
-    differ = [
-        f"{key} {tuple(value.shape)} (checkpoint) vs {tuple(own[key].shape)} (now)"
-        for key, value in state.items()
-        if key in own and tuple(own[key].shape) != tuple(value.shape)
-    ]
-    missing = [key for key in own if key not in state and not key.startswith("ema")]
-    if not differ and not missing:
+    why = state_mismatch(checkpoint.get("state_dict") or {}, model.state_dict())
+    if why is None:
         return
     saved_shape = (checkpoint.get("hyper_parameters") or {}).get("image_shape")
     if saved_shape is not None and tuple(saved_shape) != tuple(model.image_shape):
         why = f"it was trained on {tuple(saved_shape)} images, the data gives {tuple(model.image_shape)}"
-    else:
-        why = differ[0] if differ else f"it has no weights {missing[0]}"
     raise GenzooError(
         f"--ckpt_path {path} does not fit this model and data ({why}); "
         "use the data and --model.* settings it was trained with"

@@ -147,6 +147,11 @@ class GenzooCLI(LightningCLI):
 
     def _resolve_checkpoint(self, cfg: Any, subcommand: str) -> None:
         """--ckpt_path last: the newest run's last.ckpt (and, for fit, that run's folder); any path: read it."""
+        # Lightning loads the file again to restore it; without weights_only=True its torch.load could run
+        # code (older torch, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, or this flag). genzoo's checkpoints are plain.
+        if cfg.get("weights_only") is False:
+            raise GenzooError("--weights_only false: genzoo reads checkpoints as plain data only; drop the flag")
+        cfg["weights_only"] = True
         ckpt_path = cfg.get("ckpt_path")
         root = Path(cfg["trainer"].get("default_root_dir") or DEFAULT_ROOT_DIR)
         if ckpt_path == runs.RESUME:

@@ -23,6 +23,7 @@ COMMANDS.add("reconstruct", "genzoo.commands.reconstruct:reconstruct_command", "
 COMMANDS.add("interpolate", "genzoo.commands.interpolate:interpolate_command", "walks between two codes (lerp, slerp)")
 COMMANDS.add("traverse", "genzoo.commands.traverse:traverse_command", "codes moved along a dimension or direction")
 COMMANDS.add("explore", "genzoo.commands.explore:explore_command", "a map of the code space, with labels")
+COMMANDS.add("export", "genzoo.commands.export:export_command", "a checkpoint as safetensors + config.json, to share")
 COMMANDS.add("app", "genzoo.commands.app:app_command", "the web explorer on 127.0.0.1 (needs genzoo[app])")
 
 #: commands LightningCLI runs; they take the full argument list, subcommand included

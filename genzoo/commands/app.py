@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from genzoo.commands.args import CommandParser
+from genzoo.commands.args import CKPT_HELP, CommandParser
 from genzoo.commands.latent_args import DATA_HELP
 from genzoo.errors import GenzooError
 
@@ -23,7 +23,7 @@ def port_number(text: str) -> int:
 def app_command(argv: list[str]) -> int:
     parser = CommandParser(prog="genzoo app", description="Serve the latent explorer of a checkpoint on 127.0.0.1.",
                            allow_abbrev=False)  # fmt: skip
-    parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) written by genzoo fit")
+    parser.add_argument("--ckpt", required=True, help=CKPT_HELP)
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     args, data_flags = parser.parse_known_args(argv)

@@ -21,3 +21,6 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+CKPT_HELP = "checkpoint (.ckpt) written by genzoo fit, or a folder written by genzoo export"

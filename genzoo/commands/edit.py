@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genzoo.checks import check_output_file
-from genzoo.commands.args import CommandParser, positive_int
+from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.commands.sample import write_images
 from genzoo.errors import GenzooError
 from genzoo.registry import MODELS
@@ -42,7 +42,7 @@ def edit_command(argv: list[str]) -> int:
         description="Attribute-editing strips: encode real images, move them along an attribute, decode.",
         allow_abbrev=False,
     )
-    parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) of a model with an encoder")
+    parser.add_argument("--ckpt", required=True, help=f"{CKPT_HELP}, of a model with an encoder")
     parser.add_argument(
         "--attr", required=True, help="Smiling (add), Smiling=0 (remove) for attribute data; 3:8 (class 3 -> 8)"
     )
@@ -62,6 +62,7 @@ def edit_command(argv: list[str]) -> int:
     check_output_file(args.out, "--out", (".png",))
 
     from genzoo.edit import attribute_direction, edit_strip, parse_edit
+    from genzoo.exported import weights_file
     from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
     from genzoo.viz import to_unit_float
@@ -73,7 +74,7 @@ def edit_command(argv: list[str]) -> int:
             f"genzoo edit needs a model that encodes images; {args.ckpt} is a {name}, which only decodes "
             "(use a checkpoint of ae, vae, cvae, aae, aegan or alae)"
         )
-    dm = build_data_from_flags(Path(args.ckpt), args.data, data_flags)
+    dm = build_data_from_flags(weights_file(args.ckpt), args.data, data_flags)
     if tuple(dm.image_shape) != tuple(model.image_shape):
         raise GenzooError(
             f"the model was trained on {tuple(model.image_shape)} images but the data gives {dm.image_shape}"

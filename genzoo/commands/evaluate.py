@@ -15,8 +15,9 @@ from typing import Any
 
 from genzoo.atomic import write_json_atomic
 from genzoo.checks import check_output_file
-from genzoo.commands.args import CommandParser, positive_int
+from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.errors import GenzooError
+from genzoo.exported import weights_file
 
 SPLITS = ("train", "val", "test")
 DEVICES = ("auto", "cpu", "cuda")
@@ -95,7 +96,7 @@ def eval_settings(args: argparse.Namespace) -> Any:
 
 def evaluate_command(argv: list[str]) -> int:
     parser = CommandParser(prog="genzoo eval", description="Evaluate a checkpoint: every metric, as JSON.")
-    parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint (.ckpt) written by genzoo fit")
+    parser.add_argument("--ckpt", required=True, type=Path, help=CKPT_HELP)
     parser.add_argument("--data", default=None, help="dataset name (default: the run's own data, else mnist)")
     parser.add_argument(
         "--data.root", dest="data_root", default=None, help="folder holding the dataset (default: the run's own)"
@@ -109,8 +110,9 @@ def evaluate_command(argv: list[str]) -> int:
     if args.old_data_root is not None:
         print("genzoo eval: --data-root is deprecated; use --data.root, as every other command", file=sys.stderr)
         args.data_root = args.data_root or args.old_data_root
-    if not args.ckpt.is_file():
+    if not args.ckpt.exists():
         raise GenzooError(f"checkpoint {args.ckpt} does not exist; give the path of a .ckpt file from a run folder")
+    args.ckpt = weights_file(args.ckpt)  # an exported folder: its model.safetensors is what is measured
     out = args.out or args.ckpt.with_suffix(".eval.json")
     check_output_file(out, "--out")  # before minutes of computing, not after
     if args.samples_png is not None:

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.checks import check_image_output
-from genzoo.commands.args import CommandParser
+from genzoo.commands.args import CKPT_HELP, CommandParser
 
 DATA_HELP = "dataset name (default: the run's own, from its config.yaml); --data.KEY VALUE flags as in genzoo fit"
 
 
 def latent_parser(prog: str, description: str, out_help: str) -> CommandParser:
     parser = CommandParser(prog=prog, description=description, allow_abbrev=False)
-    parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) written by genzoo fit")
+    parser.add_argument("--ckpt", required=True, help=CKPT_HELP)
     parser.add_argument("--out", required=True, type=Path, help=out_help + "; .npz: raw uint8 images and codes")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--seed", type=int, default=0, help="seed of prior samples (default 0)")
@@ -32,12 +32,13 @@ def open_explorer(
 ) -> Any:
     """The ``LatentExplorer`` of a checkpoint: its model now, its data (the run's own, or ``data`` with
     ``--data.KEY VALUE`` flags) when a picture first needs it."""
+    from genzoo.exported import weights_file
     from genzoo.latent.explorer import LatentExplorer
     from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
 
     model = load_model(ckpt)
-    return LatentExplorer(model, lambda: build_data_from_flags(Path(ckpt), data, list(data_flags or []), prog))
+    return LatentExplorer(model, lambda: build_data_from_flags(weights_file(ckpt), data, list(data_flags or []), prog))
 
 
 def parse_latent_args(parser: CommandParser, argv: list[str]) -> tuple[argparse.Namespace, object]:

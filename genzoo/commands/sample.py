@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from genzoo.atomic import atomic_path
 from genzoo.checks import check_image_output
-from genzoo.commands.args import CommandParser, positive_int
+from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.errors import GenzooError
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def conditions_for(model, spec: str | None, unset: str, n: int, generator: torch
 
 def sample_command(argv: list[str]) -> int:
     parser = CommandParser(prog="genzoo sample", description="Write samples from a trained checkpoint.")
-    parser.add_argument("--ckpt", required=True, help="checkpoint (.ckpt) written by genzoo fit")
+    parser.add_argument("--ckpt", required=True, help=CKPT_HELP)
     parser.add_argument("--num", type=positive_int, default=64, help="how many images (default 64)")
     parser.add_argument("--out", required=True, type=Path, help="output file: .png (grid) or .npz (uint8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

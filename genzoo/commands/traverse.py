@@ -8,7 +8,6 @@ import re
 from genzoo.commands.args import positive_int
 from genzoo.commands.latent_args import latent_parser, parse_latent_args, write
 
-
 #: a value that starts with a minus and a digit: a number, or a range such as -3,3 or -2.5:1
 NEGATIVE_VALUE = re.compile(r"-[0-9.]")
 

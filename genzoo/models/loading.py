@@ -1,12 +1,19 @@
-"""Loading any genzoo model back from a checkpoint file, including checkpoints of earlier versions."""
+"""Loading any genzoo model back: from a checkpoint file (including checkpoints of earlier versions) or from a
+folder written by ``genzoo export`` (``model.safetensors`` and ``config.json``).
+
+Both are read as data only: a checkpoint with ``torch.load(weights_only=True)``, a folder with safetensors
+and JSON. The model is then built here from its registered name and type-checked hyper-parameters, not by
+Lightning from the class path and instantiator the file names, so nothing in the file decides what runs.
+"""
 
 from __future__ import annotations
 
-import io
+import argparse
+import inspect
 from pathlib import Path
+from typing import Any
 
-import torch
-
+from genzoo.errors import NOISE_PREFIXES, GenzooError
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import MODELS
 
@@ -14,23 +21,88 @@ from genzoo.registry import MODELS
 RETIRED_HPARAMS = frozenset({"log_every_n_steps"})
 
 
-def load_model(path: str | Path, map_location: str = "cpu") -> GenerativeModule:
-    """Rebuild any genzoo model from a checkpoint file."""
+def is_exported(path: str | Path) -> bool:
+    """Whether ``path`` names an exported model (its folder, or the ``model.safetensors`` in it)."""
+    path = Path(path)
+    return path.is_dir() or path.suffix == ".safetensors"
+
+
+def load_model(path: str | Path, map_location: str = "cpu", flag: str = "--ckpt") -> GenerativeModule:
+    """Rebuild any genzoo model from a checkpoint file or an exported folder (``flag`` names it in errors)."""
     from genzoo.checks import check_checkpoint_file
 
-    checkpoint = check_checkpoint_file(path, "checkpoint")
-    name = checkpoint["genzoo_model"]
-    hparams = checkpoint.get("hyper_parameters") or {}
+    path = Path(path)
+    if is_exported(path):
+        from genzoo.exported import read_exported
+
+        checkpoint, exact = read_exported(path, flag), True
+    else:
+        checkpoint, exact = check_checkpoint_file(path, flag), False
+    return model_from_checkpoint(checkpoint, f"{flag} {path}", exact).to(map_location)
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool = False) -> GenerativeModule:
+    """The model a checkpoint's ``genzoo_model``, ``hyper_parameters`` and ``state_dict`` describe, in eval
+    mode. ``exact``: refuse hyper-parameters the model does not take (an exported config.json); otherwise
+    drop them, as Lightning does for checkpoints of earlier versions."""
+    from genzoo.checks import state_mismatch
+
+    name = checkpoint.get("genzoo_model")
+    if not isinstance(name, str):
+        raise GenzooError(f"{source} names no genzoo model ('genzoo_model' is {name!r}); export the checkpoint again")
     model_class = MODELS.get(name)
-    # Arguments added after the checkpoint was written: the behaviour the model had before them, not
-    # today's default (which may differ).
-    added = {key: value for key, value in model_class.hparams_before_added.items() if key not in hparams}
-    if RETIRED_HPARAMS & hparams.keys():
-        # An older genzoo saved arguments that no longer exist; drop them and load from memory.
-        for key in RETIRED_HPARAMS:
-            hparams.pop(key, None)
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        buffer.seek(0)
-        return model_class.load_from_checkpoint(buffer, map_location=map_location, **added).eval()
-    return model_class.load_from_checkpoint(path, map_location=map_location, **added).eval()
+    hparams = checkpoint.get("hyper_parameters") or {}
+    state = checkpoint.get("state_dict")
+    if not isinstance(hparams, dict) or not isinstance(state, dict):
+        raise GenzooError(f"{source} holds no hyper-parameters and weights of a {name}; export the checkpoint again")
+    model = build_model(model_class, model_arguments(model_class, hparams, source, exact), source)
+    model.on_load_checkpoint(checkpoint)  # makes the moving averages a checkpoint of an earlier version lacks
+    why = state_mismatch(state, model.state_dict())
+    if why is not None:
+        raise GenzooError(f"{source}: its weights do not fit its own hyper-parameters ({why}); is the file whole?")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def model_arguments(model_class: type, hparams: dict[str, Any], source: str, exact: bool) -> dict[str, Any]:
+    """The constructor arguments of a saved model, type- and range-checked as ``genzoo fit`` checks its flags.
+
+    Arguments added to the model after the file was written get the value that meant the model as it was
+    (``hparams_before_added``), not today's default, which may differ.
+    """
+    from jsonargparse import ArgumentParser
+
+    from genzoo.checks import MODEL_RANGES, check_values
+
+    accepted = inspect.signature(model_class.__init__).parameters
+    # Lightning records how it built the model (_class_path, _instantiator); genzoo builds it by name.
+    saved = {k: v for k, v in hparams.items() if not str(k).startswith("_") and k not in RETIRED_HPARAMS}
+    unknown = [key for key in saved if key not in accepted]
+    if unknown and exact:
+        raise GenzooError(f"{source}: {model_class.__name__} takes no hyper-parameter {unknown[0]!r}")
+    saved = {k: v for k, v in saved.items() if k in accepted}
+    saved = {**{k: v for k, v in model_class.hparams_before_added.items() if k not in saved}, **saved}
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(model_class, "model")
+    try:
+        arguments = parser.parse_object({"model": saved}).model.as_dict()
+    except argparse.ArgumentError as err:
+        lines = (line.strip().lstrip("- ") for line in str(err).replace('"model.', '"').splitlines())
+        detail = " ".join(line for line in lines if line and not line.startswith(NOISE_PREFIXES))
+        raise GenzooError(f"{source}: bad hyper-parameter: {detail}") from None
+    try:
+        check_values("model", arguments, MODEL_RANGES)
+    except GenzooError as err:
+        raise GenzooError(f"{source}: hyper-parameter {str(err).removeprefix('--model.')}") from None
+    return arguments
+
+
+def build_model(model_class: type, arguments: dict[str, Any], source: str) -> GenerativeModule:
+    try:
+        return model_class(**arguments)
+    except GenzooError as err:
+        raise GenzooError(f"{source}: {err}") from None
+    except Exception as err:  # a value of the right type the model still cannot be built with
+        raise GenzooError(
+            f"{source}: its hyper-parameters do not build a {model_class.__name__} ({type(err).__name__}: {err})"
+        ) from None
