@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import os
 import re
 import subprocess
 import sys
@@ -51,9 +50,8 @@ def measure(model: str, devices: int, args: argparse.Namespace) -> dict[str, flo
     from genzoo.runs import read_metrics_csv
 
     with tempfile.TemporaryDirectory() as root:
-        env = {k: v for k, v in os.environ.items() if k != "GENZOO_RUN_VERSION"}
         start = time.perf_counter()
-        done = subprocess.run(fit_command(model, devices, args, Path(root)), capture_output=True, text=True, env=env)
+        done = subprocess.run(fit_command(model, devices, args, Path(root)), capture_output=True, text=True)
         wall = time.perf_counter() - start
         if done.returncode != 0:
             return {"model": model, "devices": devices, "error": done.stderr.strip().splitlines()[-1:]}

@@ -28,6 +28,10 @@ class ThroughputMonitor(pl.Callback):
         self._paused = self._cpu_paused = 0.0  # validation time inside the current training epoch
         self._val_start = self._val_cpu_start = 0.0
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # A run resumed mid-epoch starts without on_train_epoch_start: its clock starts here.
+        self.on_train_epoch_start(trainer, pl_module)
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._images = 0
         self._start = time.perf_counter()

@@ -1,10 +1,11 @@
 """Run folders: ``<root>/<model>-<data>/version_N/`` and everything that finds, claims, resumes or cleans one.
 
 A run folder holds ``config.yaml`` (the complete config), ``metrics.csv``, ``checkpoints/last.ckpt``
-(written atomically at the end of every epoch, so a killed run loses at most the epoch it was in) and
+(written atomically at every epoch end and every few minutes within one: ``genzoo.checkpointing``) and
 ``images/``. ``genzoo fit ... --ckpt_path last`` continues the newest run of that model and data under
-the root, in its own folder, from its ``last.ckpt``: epoch, step, optimizers, schedulers, moving
-averages and random-number states. A run that fails before its first checkpoint leaves no folder behind.
+the root, in its own folder, from its ``last.ckpt``: epoch, position in the epoch, step, optimizers,
+schedulers, moving averages and every rank's random-number states. One process at a time trains in a run
+folder (``lock_run``). A run that fails before its first checkpoint leaves no folder behind.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
+from lightning_fabric.loggers.logger import rank_zero_experiment
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.plugins.io import TorchCheckpointIO
@@ -28,9 +29,9 @@ from genzoo.atomic import atomic_path
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.registry import DATAMODULES, Registry
 
-RUN_VERSION_ENV = "GENZOO_RUN_VERSION"  # lets DDP worker processes join the run folder of rank 0
 LAST_CHECKPOINT = "last.ckpt"
 RESUME = "last"  # the --ckpt_path value that means "the newest run's last.ckpt"
+LOCK_FILE = ".lock"
 
 # The folder this process created for its run (rank 0 only), so a failure can take it back.
 _claimed: Path | None = None
@@ -53,22 +54,76 @@ def run_dir(root: Path, name: str, version: int) -> Path:
     return Path(root) / name / f"version_{version}"
 
 
-def next_run_version(root: Path, name: str) -> int:
-    """The first unused version_N under root/name, created now (shared by DDP ranks through the environment)."""
+def launched_as_rank_zero() -> bool:
+    """Whether this process is (or will become) global rank 0, as its launcher's environment says.
+
+    Read before any process group exists, to decide which process creates the run folder. Each launcher
+    says it differently: torchrun sets RANK; Lightning's own launcher (one node or many) LOCAL_RANK and
+    NODE_RANK; Slurm SLURM_PROCID. A process none of them marks is rank 0 (a plain run).
+    """
+    return all(os.environ.get(key, "0") in ("0", "") for key in RANK_VARIABLES)
+
+
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
+
+
+def claim_next_version(root: Path, name: str) -> int:
+    """Create the first unused ``version_N`` under root/name and return N.
+
+    Created here, before the run starts, so that two runs started at once cannot take the same folder
+    (``mkdir`` succeeds for one of them only); the creator can take it back if the run fails early.
+    """
     global _claimed
-    if os.environ.get(RUN_VERSION_ENV):
-        return int(os.environ[RUN_VERSION_ENV])
-    version = max(versions(root, name), default=-1) + 1
-    folder = run_dir(root, name, version)
-    folder.mkdir(parents=True, exist_ok=True)  # claim it now, before another run can
-    _claimed = folder
-    os.environ[RUN_VERSION_ENV] = str(version)
-    return version
+    while True:
+        version = max(versions(root, name), default=-1) + 1
+        folder = run_dir(root, name, version)
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue  # another run took it between the listing and the mkdir
+        except OSError as err:
+            raise GenzooError(
+                f"--trainer.default_root_dir {root}: cannot create the run folder {folder} ({err.strerror}); "
+                "give a folder you can write to"
+            ) from None
+        _claimed = folder
+        return version
 
 
-def join_run(version: int) -> None:
-    """Make this process (and its DDP workers) log into the existing ``version_<version>`` (a resumed run)."""
-    os.environ[RUN_VERSION_ENV] = str(version)
+# The lock of the run folder this process trains in (held open: the kernel releases it when the process
+# ends, however it ends, so a killed run never leaves the folder locked).
+_lock: Any = None
+
+
+def lock_run(folder: Path) -> None:
+    """Take the run folder for this process, or refuse in one line naming the process that holds it."""
+    import fcntl
+    import socket
+
+    global _lock
+    path = Path(folder) / LOCK_FILE
+    if _lock is not None and not _lock.closed:
+        if Path(_lock.name) == path:
+            return  # this process holds it already (a run configured twice in one Python session)
+        _lock.close()  # one run per process: the previous run's folder is free again
+    try:
+        handle = open(path, "a+")  # held for the life of the process
+    except OSError as err:
+        raise GenzooError(f"cannot use the run folder {folder} ({err.strerror}); is it writable?") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise GenzooError(
+            f"the run folder {folder} is in use by {holder}; wait for it to finish, or stop it first"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+    handle.flush()
+    _lock = handle
 
 
 def latest_checkpoint(root: Path, name: str) -> tuple[int, Path] | None:
@@ -92,8 +147,6 @@ def discard_failed_run() -> Path | None:
     if folder is None or not folder.is_dir() or any(folder.rglob("*.ckpt")):
         return None
     shutil.rmtree(folder, ignore_errors=True)
-    if os.environ.get(RUN_VERSION_ENV) == folder.name.split("_", 1)[1]:
-        del os.environ[RUN_VERSION_ENV]
     return folder
 
 
@@ -185,19 +238,27 @@ def configure_wandb_offline() -> None:
     os.environ["WANDB_MODE"] = "offline"
 
 
-def build_logger(choice: str, root: Path, name: str) -> list[Any]:
+def build_logger(choice: str, root: Path, name: str, version: int | None) -> list[Any]:
     """Loggers writing into root/name/version_N, the run folder: CSV always (metrics.csv, which bench and
     the docs rely on), first, so that the trainer's log_dir (config.yaml, checkpoints) is the run folder;
-    then TensorBoard or wandb if chosen."""
+    then TensorBoard or wandb if chosen.
+
+    ``version`` None: a new run. The process that will be global rank 0 creates its folder and locks it;
+    the other ranks (other processes on this node, other nodes) never write logs, and learn the run folder
+    from rank 0 once the processes are connected (``trainer.log_dir`` is broadcast).
+    """
     from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger  # wandb is slow to import: only here
 
-    version = next_run_version(root, name)
+    if launched_as_rank_zero():
+        if version is None:
+            version = claim_next_version(root, name)
+        lock_run(run_dir(root, name, version))
     loggers: list[Any] = [RunCSVLogger(save_dir=root, name=name, version=version)]
     if choice == "tensorboard":
         loggers.append(TensorBoardLogger(save_dir=root, name=name, version=version, default_hp_metric=False))
     if choice == "wandb":
         configure_wandb_offline()
-        folder = run_dir(root, name, version)
+        folder = run_dir(root, name, version if version is not None else 0)
         loggers.append(WandbLogger(save_dir=str(folder), project="genzoo", name=f"{name}-v{version}"))
     return loggers
 
@@ -211,23 +272,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
         with atomic_path(path) as tmp:
             torch.save(checkpoint, tmp)
-
-
-def last_checkpoint_callback(folder: Path) -> pl.Callback:
-    """Writes ``folder/last.ckpt`` at the end of every epoch (and when a time limit stops the run)."""
-    # One file, overwritten in place (atomically): save_top_k=1 without a monitor keeps the newest only,
-    # and without the version counter a resumed run overwrites last.ckpt instead of writing last-v1.ckpt.
-    return LastCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
-
-
-class LastCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint that flushes the loggers first: a run killed right after the write resumes after an
-    epoch whose metrics are already in metrics.csv, so the file has no gap."""
-
-    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
-        for logger in trainer.loggers:
-            logger.save()
-        super()._save_checkpoint(trainer, filepath)
 
 
 class RunGuard(pl.Callback):
@@ -254,6 +298,7 @@ class RunCSVLogger(CSVLogger):
     """CSVLogger writing ``metrics.csv`` into the run folder, continuing the file of a resumed run."""
 
     @property
+    @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
         if self._experiment is None:
             self._fs.makedirs(self.root_dir, exist_ok=True)

@@ -28,7 +28,6 @@ TINY_RUN = [
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600):
     """Run `genzoo ARGS` the way a user would, in a fresh Python process."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    full_env.pop("GENZOO_RUN_VERSION", None)
     return subprocess.run(
         [sys.executable, "-m", "genzoo.cli", *args],
         cwd=cwd or REPO,

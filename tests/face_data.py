@@ -82,9 +82,6 @@ def make_anime_jpg(root: Path, n: int = 20) -> Path:
 def cli_here(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, *args: str) -> subprocess.CompletedProcess:
     """`genzoo ARGS` through the same entry point, in this process: for error paths, where a process start
     would cost more than the check (the success paths run as real subprocesses)."""
-    # main() may set GENZOO_RUN_VERSION (a run folder); setenv first so monkeypatch removes it afterwards.
-    monkeypatch.setenv("GENZOO_RUN_VERSION", "")
-    monkeypatch.delenv("GENZOO_RUN_VERSION")
     capsys.readouterr()
     code = main(list(args))
     out, err = capsys.readouterr()

@@ -3,7 +3,6 @@ process: real run folders (config.yaml, checkpoints) exactly as ``genzoo fit`` w
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -23,7 +22,6 @@ def train_tiny(root: Path, key: str, batches: int = 20) -> Path:
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    run_version = os.environ.pop("GENZOO_RUN_VERSION", None)  # configure() claims a run folder through it
     try:
         cli = configure([*RUNS[key], *TINY_RUN, "--trainer.limit_train_batches", str(batches),
                          "--trainer.default_root_dir", str(root / key)])  # fmt: skip
@@ -32,8 +30,5 @@ def train_tiny(root: Path, key: str, batches: int = 20) -> Path:
             cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     finally:
         torch.set_num_threads(threads)
-        os.environ.pop("GENZOO_RUN_VERSION", None)
-        if run_version is not None:
-            os.environ["GENZOO_RUN_VERSION"] = run_version
     (ckpt,) = (root / key).glob("*/version_0/checkpoints/*.ckpt")
     return ckpt

@@ -18,7 +18,7 @@ from conftest import REPO
 
 #: variables a distributed launcher sets; a test's process must start without the test runner's own
 LAUNCHER_VARIABLES = (
-    "GENZOO_RUN_VERSION", "LOCAL_RANK", "GLOBAL_RANK", "RANK", "WORLD_SIZE", "NODE_RANK", "GROUP_RANK",
+    "LOCAL_RANK", "GLOBAL_RANK", "RANK", "WORLD_SIZE", "NODE_RANK", "GROUP_RANK",
     "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "SLURM_NTASKS",
     "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_JOB_NAME",
 )  # fmt: skip

@@ -46,7 +46,6 @@ def test_anime_cpu_gan_and_aegan_are_the_controlled_comparison() -> None:
 def test_face_recipe_trains(
     recipe: Path, face_roots: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("GENZOO_RUN_VERSION", raising=False)
     dataset = recipe.parent.name
     code = main([
         "fit", "--config", str(recipe), "--data.root", str(face_roots[dataset]),
@@ -65,7 +64,6 @@ def test_gpu_recipe_runs_its_code_path_on_cpu(
 ) -> None:
     """A GPU recipe trains one batch on the CPU with the GPU suites' bf16-mixed precision: the same networks,
     losses and precision handling that a GPU run uses, so a recipe that cannot run is found without a GPU."""
-    monkeypatch.delenv("GENZOO_RUN_VERSION", raising=False)
     dataset = recipe.parent.name
     data = [] if dataset == "mnist" else ["--data.root", str(face_roots[dataset]), "--data.cache_dir",
                                           str(face_roots["cache"])]  # fmt: skip
@@ -97,7 +95,6 @@ def test_gpu_suite_runs_of_every_model_build_on_cpu(
     spec = BenchSpec(data=settings["data"], models=["all"], seeds=[0], max_epochs=1, data_args=data_args,
                      model_args=settings.get("model_args", {}), trainer_args=trainer_args)  # fmt: skip
     for model in resolve_models(spec):
-        monkeypatch.delenv("GENZOO_RUN_VERSION", raising=False)
         args = fit_arguments(spec, model, 0, tmp_path / model)
         cli = configure(args[1:])
         assert cli.model.hparams.get("backbone", "conv") == "conv", f"{suite.stem}: {model} is not on conv"

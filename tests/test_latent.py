@@ -238,8 +238,6 @@ def test_callback_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monk
     from genzoo.cli import configure
     from genzoo.latent.callback import LatentPictures
 
-    monkeypatch.setenv("GENZOO_RUN_VERSION", "")  # configure() claims a run folder: undo it afterwards
-    monkeypatch.delenv("GENZOO_RUN_VERSION")
     cli = configure([
         "--model", "ae", *TINY_RUN, "--trainer.default_root_dir", str(tmp_path),
         "--trainer.callbacks+=genzoo.latent.callback.LatentPictures", "--trainer.callbacks.every_n_epochs=3",

@@ -242,7 +242,7 @@ RESUMABLE = ["fit", "--model", "ae", "--model.hidden_dims", "[32]", "--data.batc
 def start_fit(root: Path, *extra: str, restore_sigint: bool = False) -> subprocess.Popen:
     import os
 
-    env = {k: v for k, v in os.environ.items() if k != "GENZOO_RUN_VERSION"}
+    env = dict(os.environ)
     default_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if restore_sigint else None
     return subprocess.Popen(
         [sys.executable, "-m", "genzoo.cli", *RESUMABLE, "--trainer.default_root_dir", str(root), *extra],

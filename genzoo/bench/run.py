@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from genzoo.bench.report import write_reports
 from genzoo.bench.spec import BenchSpec, fit_arguments, resolve_models
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluation import Evaluator
-from genzoo.runs import LAST_CHECKPOINT, RESUME, RUN_VERSION_ENV, read_metrics_csv
+from genzoo.runs import LAST_CHECKPOINT, RESUME, read_metrics_csv
 
 LOG_TAIL_LINES = 25
 
@@ -86,11 +85,10 @@ class Benchmark:
         else:
             self.log(f"[{model} seed {seed}] resuming the interrupted run from its last.ckpt")
         command = [sys.executable, "-m", "genzoo.cli", *fit_arguments(self.spec, model, seed, root)]
-        env = {k: v for k, v in os.environ.items() if k != RUN_VERSION_ENV}
         start = time.perf_counter()
         with open(root / "fit.log", "a" if resume else "w") as log:
             resume_flags = ["--ckpt_path", RESUME] if resume else []
-            code = subprocess.run(command + resume_flags, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+            code = subprocess.run(command + resume_flags, stdout=log, stderr=subprocess.STDOUT).returncode
         wall = time.perf_counter() - start
         if code != 0:
             tail = (root / "fit.log").read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]

@@ -13,16 +13,19 @@ import argparse
 import inspect
 import json
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
+from pytorch_lightning.callbacks import Checkpoint, ProgressBar, TQDMProgressBar
 from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from genzoo import runs
 from genzoo.callbacks import ThroughputMonitor
+from genzoo.checkpointing import DEFAULT_EVERY_MINUTES, LastCheckpoint, RunStopped, SignalStop, report_stop
 from genzoo.checks import (
     DATA_RANGES,
     MODEL_RANGES,
@@ -38,7 +41,7 @@ from genzoo.datamodules.base import InMemoryImageDataModule
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
-from genzoo.runs import LOGGERS, RUN_VERSION_ENV, build_logger, configure_wandb_offline
+from genzoo.runs import LOGGERS, build_logger, configure_wandb_offline
 
 DEFAULT_ROOT_DIR = "runs"
 DEFAULT_SEED = 0
@@ -66,6 +69,7 @@ class GenzooCLI(LightningCLI):
     def __init__(self, logger_choice: str | None, args: list[str], run: bool = True) -> None:
         self.logger_choice = logger_choice
         self.checkpoint: dict[str, Any] | None = None  # the --ckpt_path checkpoint, read once and checked
+        self.run_version: int | None = None  # the run folder's N: set when resuming; None: a new run
         super().__init__(
             GenerativeModule,
             InMemoryImageDataModule,
@@ -88,9 +92,15 @@ class GenzooCLI(LightningCLI):
         return {k: v for k, v in LightningCLI.subcommands().items() if k in LIGHTNING_COMMANDS}
 
     def add_arguments_to_parser(self, parser: Any) -> None:
+        from jsonargparse.typing import NonNegativeFloat
+
         parser.add_argument(
             "--test_after_fit", type=bool, default=True,
             help="after fit, evaluate the trained model on the test split and print the results",
+        )  # fmt: skip
+        parser.add_argument(
+            "--checkpoint_every_minutes", type=NonNegativeFloat, default=DEFAULT_EVERY_MINUTES,
+            help="also write last.ckpt every this many minutes within an epoch (0: at epoch ends only)",
         )  # fmt: skip
 
     def _section(self) -> Any:
@@ -166,8 +176,9 @@ class GenzooCLI(LightningCLI):
             version, ckpt_path = found
             cfg["ckpt_path"] = str(ckpt_path)
             if subcommand == "fit":
-                runs.join_run(version)  # the resumed run continues in its own folder
-                print(f"genzoo: resuming {ckpt_path.parent.parent}", file=sys.stderr)
+                self.run_version = version  # the resumed run continues in its own folder
+                if runs.launched_as_rank_zero():
+                    print(f"genzoo: resuming {ckpt_path.parent.parent}", file=sys.stderr)
         if ckpt_path is not None and ckpt_path not in ("best", "hpc", "registry"):
             self.checkpoint = check_checkpoint_file(ckpt_path)
             self.checkpoint_path = ckpt_path
@@ -200,7 +211,7 @@ class GenzooCLI(LightningCLI):
         root = Path(trainer_cfg.get("default_root_dir") or DEFAULT_ROOT_DIR)
         custom_logger = not (self.logger_choice or trainer_cfg.get("logger") in (None, True))
         if not custom_logger:
-            kwargs["logger"] = build_logger(self.logger_choice or "csv", root, self.run_name)
+            kwargs["logger"] = build_logger(self.logger_choice or "csv", root, self.run_name, self.run_version)
         GenzooSaveConfig.logger_choice = self.logger_choice or "csv"
         if custom_logger:  # the user's own logger object: record what they gave (LightningCLI's default)
             self.save_config_callback = SaveConfigCallback
@@ -212,12 +223,14 @@ class GenzooCLI(LightningCLI):
             callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_BAR_REFRESH))
         if not any(isinstance(c, ThroughputMonitor) for c in callbacks):
             callbacks.append(ThroughputMonitor())
-        has_last = any(isinstance(c, ModelCheckpoint) and c.filename == "last" for c in callbacks)
-        if trainer_cfg.get("enable_checkpointing") is not False and not has_last:
-            # In the run folder whatever the logger (wandb would put them under its own run id);
-            # a logger object of the user's own decides the folder itself.
-            folder = None if custom_logger else runs.run_dir(root, self.run_name, int(os.environ[RUN_VERSION_ENV]))
-            callbacks.append(runs.last_checkpoint_callback(folder and folder / "checkpoints"))
+        if trainer_cfg.get("enable_checkpointing") is not False and not any(
+            isinstance(c, Checkpoint) for c in callbacks
+        ):
+            # last.ckpt in the run folder whatever the logger (wandb would put it under its own run id).
+            minutes = self._get(self.config_init, "checkpoint_every_minutes", DEFAULT_EVERY_MINUTES)
+            callbacks.append(LastCheckpoint(every_minutes=minutes or None))
+        elif not any(isinstance(c, SignalStop) for c in callbacks):
+            callbacks.append(SignalStop())  # no checkpoint to write, but a signal still stops the run cleanly
         callbacks.append(runs.RunGuard())
         kwargs["callbacks"] = callbacks
         plugins = list(trainer_cfg.get("plugins") or [])
@@ -300,6 +313,12 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
         except BaseException:
             runs.discard_failed_run()
             raise
+    except RunStopped as stopped:
+        report_stop(stopped)
+        raise SystemExit(stopped.code) from None
+    except SIGTERMException:  # Lightning's own handler caught SIGTERM before training began (exits 0 itself)
+        report_stop(RunStopped(signal.SIGTERM, 0, 0, None))
+        raise SystemExit(128 + signal.SIGTERM) from None
     except SystemExit:
         if runs.RunGuard.interrupted:
             raise KeyboardInterrupt from None  # Lightning's sys.exit(1) after Ctrl-C: say so, exit 130

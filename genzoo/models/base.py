@@ -173,10 +173,6 @@ class GenerativeModule(pl.LightningModule):
 
     _ema_count: int | None = None  # update_averages' mirror of ``ema_updates``; None: read the buffer
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if len(self.ema):
-            self.update_averages()
-
     # ----- manual optimization (models with several networks and optimizers) ------------------
     #: True for models that step several optimizers in one ``training_step`` (GANs, AAE, ALAE): they use
     #: Lightning's manual optimization (``self.update`` per phase). Under DDP some of their parameters get
@@ -295,10 +291,9 @@ class GenerativeModule(pl.LightningModule):
         # seed_everything gives every DDP rank the same seed (so does the CLI: workers inherit rank 0's).
         # The parameters are broadcast from rank 0 anyway, but the noise is not: without an offset every
         # rank would draw the same z, and a GAN's 2 x B codes per step would hold only B distinct ones.
-        # A resumed run (global_step > 0) gets fresh streams too, not those of its first epoch again.
-        if self.trainer.world_size > 1:
-            offset = self.trainer.global_rank + 1_000_003 * self.trainer.global_step
-            torch.manual_seed((torch.initial_seed() + offset) % 2**63)
+        # A resumed run continues each rank's own streams, saved in the checkpoint (``on_save_checkpoint``).
+        if self.trainer.world_size > 1 and not self._rng_restored:
+            torch.manual_seed((torch.initial_seed() + self.trainer.global_rank) % 2**63)
 
     def configure_callbacks(self) -> list[pl.Callback]:
         # The per-epoch figures are drawn by the latent toolkit's callback (genzoo.latent.callback), so that
@@ -306,23 +301,35 @@ class GenerativeModule(pl.LightningModule):
         # the Trainer (another interval, more pictures) is kept: Lightning would let this one replace it.
         from genzoo.latent.callback import LatentPictures
 
-        if any(isinstance(c, LatentPictures) for c in self.trainer.callbacks):
-            return []
-        return [LatentPictures()]
+        callbacks: list[pl.Callback] = [UpdateAverages()] if len(self.ema) else []
+        callbacks.append(LatentPictures())
+        # Lightning asks again for each trainer.fit/test: what the trainer already has, it keeps.
+        return [c for c in callbacks if not any(isinstance(have, type(c)) for have in self.trainer.callbacks)]
 
     # ----- checkpoints -----------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Remember which registered model wrote this, so `genzoo sample --ckpt` can rebuild it.
         checkpoint["genzoo_model"] = MODELS.name_of(self)
-        # Lightning keeps epoch, step, optimizers and schedulers; the random streams (noise, shuffling)
-        # are ours to keep, so a resumed run draws what the uninterrupted one would have drawn.
-        checkpoint["genzoo_rng"] = rng_states()
+        # Lightning keeps epoch, step, optimizers and schedulers; the random streams (noise) are ours to
+        # keep, so a resumed run draws what the uninterrupted one would have drawn. Every rank draws its own
+        # noise, and rank 0 alone writes the file: it holds all ranks' states, gathered here (a collective:
+        # Lightning builds the checkpoint on every rank).
+        states = rng_states()
+        if self._trainer is not None and self.trainer.world_size > 1:
+            states = gather_objects(states)
+        checkpoint["genzoo_rng"] = states if isinstance(states, list) else [states]
+
+    _rng_restored = False
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Resuming a fit (a trainer is attached; `genzoo sample` loads without one): continue the random
-        # streams where the checkpoint left them.
-        if self._trainer is not None and "genzoo_rng" in checkpoint:
-            restore_rng_states(checkpoint["genzoo_rng"])
+        # Resuming a fit (a trainer is attached; `genzoo sample` loads without one): continue this rank's
+        # random streams where the checkpoint left them, if it holds one per rank as this run has.
+        saved = checkpoint.get("genzoo_rng")
+        if self._trainer is not None and saved is not None:
+            saved = saved if isinstance(saved, list) else [saved]
+            if len(saved) == self.trainer.world_size:
+                restore_rng_states(saved[self.trainer.global_rank])
+                self._rng_restored = True
         # A checkpoint written before its model kept moving averages has none: start them from the
         # trained weights, so old checkpoints load and sample exactly as they did.
         state = checkpoint.get("state_dict", {})
@@ -350,6 +357,27 @@ def rng_states() -> dict[str, Any]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
+
+
+def gather_objects(value: Any) -> list[Any]:
+    """Every rank's ``value``, in rank order, on every rank (a collective)."""
+    import torch.distributed as dist
+
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+class UpdateAverages(pl.Callback):
+    """Steps the model's moving averages after every training batch, before any checkpoint of that batch.
+
+    A callback rather than the model's own ``on_train_batch_end``: Lightning calls callbacks first and puts
+    checkpoint callbacks last among them, so a checkpoint written at the end of a batch (genzoo.checkpointing)
+    holds the averages of that batch too.
+    """
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        pl_module.update_averages()
 
 
 def restore_rng_states(states: dict[str, Any]) -> None:
