@@ -1,4 +1,5 @@
-"""``genzoo app --ckpt C [--port P]``: a web page to explore a checkpoint, served on 127.0.0.1 only.
+"""``genzoo app --ckpt C [--port P] [--host H]``: a web page to explore a checkpoint, served on 127.0.0.1 unless
+``--host`` says otherwise.
 
 Sample from the prior, upload an image and see its reconstruction, interpolate between two images with a
 slider, move sliders along the top principal directions of the test codes (and along attribute directions
@@ -10,7 +11,8 @@ internet: analytics are off, the theme uses the system's fonts, nothing is share
 
 The ``*_image`` functions take plain values and return (image (H, W, 3) uint8, message): the page shows
 the message instead of a picture when the input is bad (an upload that is no image, a wrong size), and
-tests call them directly or through ``gradio_client``.
+tests call them directly or through ``gradio_client``. Every upload is checked by ``genzoo.uploads`` (format,
+bytes, pixels from the header) before it is decoded.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from einops import rearrange
 from genzoo.errors import GenzooError
 from genzoo.latent import MODES, ops
 from genzoo.latent.explorer import LatentExplorer, read_image
+from genzoo.uploads import IMAGE_FORMATS, LOCAL_HOST, MAX_UPLOAD_BYTES, check_upload
 from genzoo.viz import image_grid
 
-HOST = "127.0.0.1"
 NUM_PCS = 4  #: sliders along the top principal directions
 SLIDER_RANGE = 3.0  #: each slider moves a code by up to this many standard deviations (attributes: differences)
 OWN = "(the image's own)"
+UPLOAD_TYPES = [f".{name.lower()}" for name in (*IMAGE_FORMATS, "jpg")]  #: what the file picker offers
 DISPLAY_SIDE = 256  #: small images are shown enlarged (whole pixels) to about this size
 
 
@@ -95,7 +98,7 @@ class ExplorerPage:
             y = self.explorer.condition(spec, None, 1)
             return z, y
         if upload:
-            x = read_image(upload, tuple(self.model.image_shape))[None].to(self.model.device)
+            x = self.upload_image(upload)[None].to(self.model.device)
             y = self.explorer.labels_for_files(spec, None, 1)
         else:
             x, labels, _ = self.explorer.images(str(int(index or 0)))
@@ -133,10 +136,15 @@ class ExplorerPage:
             ops.require_encoder(self.model, "reconstruct images")
             z, y = self.start(index, upload, cond)
             x = self.decode(z, y)
-            source = read_image(upload, tuple(self.model.image_shape))[None] if upload else self.test_image(index)
+            source = self.upload_image(upload)[None] if upload else self.test_image(index)
             return to_display(torch.cat([source.to(x), x]), 2)
 
         return self.guarded(make, "left: the input; right: its reconstruction")
+
+    def upload_image(self, upload: str) -> torch.Tensor:
+        """An uploaded file as the model's input (C, H, W); checked before it is decoded."""
+        check_upload(upload)
+        return read_image(upload, tuple(self.model.image_shape))
 
     def test_image(self, index: float) -> torch.Tensor:
         return self.explorer.images(str(int(index or 0)))[0]
@@ -183,6 +191,11 @@ class ExplorerPage:
         return self.guarded(make, moved or "the start code, unmoved")
 
 
+def upload_box(gr: Any, label: str, **options: Any) -> Any:
+    """A file upload of the page: images only (the picker offers them; ``check_upload`` makes sure)."""
+    return gr.File(label=label, type="filepath", file_types=UPLOAD_TYPES, **options)
+
+
 def build_app(explorer: LatentExplorer) -> Any:
     """The gradio Blocks of the explorer page (not launched)."""
     import gradio as gr
@@ -204,7 +217,7 @@ def build_app(explorer: LatentExplorer) -> Any:
         with gr.Tab("Reconstruct", visible=page.has_encoder):
             with gr.Row():
                 rec_index = gr.Number(0, precision=0, label=index_label)
-                rec_upload = gr.File(label="or upload an image", type="filepath", elem_id="upload")
+                rec_upload = upload_box(gr, "or upload an image", elem_id="upload")
             rec_btn = gr.Button("Reconstruct", elem_id="reconstruct-button")
             rec_out, rec_msg = gr.Image(label="input | reconstruction", format="png"), gr.Markdown(elem_id="rec-msg")
             rec_btn.click(page.reconstruct_image, [rec_index, rec_upload, cond], [rec_out, rec_msg],
@@ -212,9 +225,9 @@ def build_app(explorer: LatentExplorer) -> Any:
         with gr.Tab("Interpolate"):
             with gr.Row():
                 a_index = gr.Number(0, precision=0, label=f"start: {index_label}")
-                a_upload = gr.File(label="or upload the start", type="filepath", visible=page.has_encoder)
+                a_upload = upload_box(gr, "or upload the start", visible=page.has_encoder)
                 b_index = gr.Number(1, precision=0, label=f"end: {index_label}")
-                b_upload = gr.File(label="or upload the end", type="filepath", visible=page.has_encoder)
+                b_upload = upload_box(gr, "or upload the end", visible=page.has_encoder)
             mode = gr.Radio(list(MODES), value="lerp", label="path")
             t = gr.Slider(0, 1, value=0.5, step=0.05, label="t (0: start, 1: end)", elem_id="t-slider")
             int_out, int_msg = gr.Image(label="decoded", format="png", elem_id="interpolation"), gr.Markdown()
@@ -227,7 +240,7 @@ def build_app(explorer: LatentExplorer) -> Any:
         with gr.Tab("Directions"):
             with gr.Row():
                 d_index = gr.Number(0, precision=0, label=f"start: {index_label}")
-                d_upload = gr.File(label="or upload the start", type="filepath", visible=page.has_encoder)
+                d_upload = upload_box(gr, "or upload the start", visible=page.has_encoder)
             pcs = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.25, label=f"principal direction {k} (sd)",
                              elem_id=f"pc{k}") for k in range(page.pc_count())]  # fmt: skip
             attr = gr.Dropdown(attributes, value=attributes[0] if attributes else None, label="attribute direction",
@@ -255,11 +268,12 @@ def offline_theme() -> Any:
     return gr.themes.Default(font=system, font_mono=["ui-monospace", "monospace"])
 
 
-def serve(explorer: LatentExplorer, port: int, block: bool = True) -> Any:
-    """Launch the page on 127.0.0.1:port; ``block=False`` returns at once (tests), with the Blocks."""
+def serve(explorer: LatentExplorer, port: int, block: bool = True, host: str = LOCAL_HOST) -> Any:
+    """Launch the page on host:port (default 127.0.0.1: this machine only); ``block=False`` returns at once
+    (tests), with the Blocks. Gradio refuses larger uploads itself before saving them."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build_app(explorer)
     demo.queue()
-    demo.launch(server_name=HOST, server_port=port, share=False, prevent_thread_lock=not block, quiet=not block,
-                theme=offline_theme(), footer_links=[], ssr_mode=False)  # fmt: skip
+    demo.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=not block,
+                theme=offline_theme(), footer_links=[], ssr_mode=False, max_file_size=MAX_UPLOAD_BYTES)  # fmt: skip
     return demo

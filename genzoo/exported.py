@@ -5,14 +5,16 @@
     config.yaml         the run's own config (its data), when the checkpoint came from a run folder
     README.md           the hub's model card
 
-``genzoo export`` writes it (``genzoo.hub``); every command that takes ``--ckpt`` reads it
-(``genzoo.models.loading``). Reading needs only safetensors; writing and the hub also need huggingface_hub,
-both in the ``hub`` extra.
+``genzoo export`` writes it (``genzoo.hub``); every command that takes ``--ckpt`` reads it, or a checkpoint
+file, with ``read_saved`` (torch and safetensors only, before genzoo's models are imported, so a bad file is
+refused at once) and builds the model with ``genzoo.models.loading``. Reading needs only safetensors; writing
+and the hub also need huggingface_hub, both in the ``hub`` extra.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,33 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 RUN_CONFIG_NAME = "config.yaml"
 HUB_EXTRA = "pip install 'genzoo[hub]'"
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A saved model read as data: a checkpoint dict (``genzoo_model``, ``hyper_parameters``, ``state_dict``),
+    where it came from (for messages), and whether it is an export (whose config.json must be exact)."""
+
+    checkpoint: dict[str, Any]
+    source: str
+    exported: bool
+
+
+def is_exported(path: str | Path) -> bool:
+    """Whether ``path`` names an exported model (its folder, or the model.safetensors in it)."""
+    path = Path(path)
+    return path.is_dir() or path.suffix == ".safetensors"
+
+
+def read_saved(path: str | Path, flag: str = "--ckpt") -> SavedModel:
+    """A checkpoint file or an exported folder, read as data only; a missing, damaged or unsafe one is refused
+    in one line naming ``flag``."""
+    from genzoo.checks import check_checkpoint_file
+
+    path = Path(path)
+    if is_exported(path):
+        return SavedModel(read_exported(path, flag), f"{flag} {path}", exported=True)
+    return SavedModel(check_checkpoint_file(path, flag), f"{flag} {path}", exported=False)
 
 
 def weights_file(path: str | Path) -> Path:

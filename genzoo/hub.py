@@ -23,7 +23,15 @@ from huggingface_hub import ModelHubMixin, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 
 from genzoo.errors import GenzooError
-from genzoo.exported import CONFIG_NAME, RUN_CONFIG_NAME, WEIGHTS_NAME, exported_config, weights_file, write_weights
+from genzoo.exported import (
+    CONFIG_NAME,
+    RUN_CONFIG_NAME,
+    WEIGHTS_NAME,
+    SavedModel,
+    exported_config,
+    weights_file,
+    write_weights,
+)
 from genzoo.models.base import GenerativeModule
 from genzoo.models.loading import load_model
 
@@ -96,8 +104,9 @@ class GenzooPretrained(
         return cls(load_model(folder, map_location, flag="model"))
 
 
-def export_checkpoint(ckpt: str | Path, out: Path) -> list[str]:
-    """Write the checkpoint (or exported folder) ``ckpt`` into the folder ``out``; the names written.
+def export_checkpoint(ckpt: str | Path, out: Path, saved: SavedModel | None = None) -> list[str]:
+    """Write the checkpoint (or exported folder) ``ckpt`` (``saved``: as ``read_saved`` read it) into the folder
+    ``out``; the names written.
 
     The files are made in a temporary folder inside ``out`` and moved into place one by one, each whole,
     so an interrupted export leaves ``out`` as it was. An earlier export there is replaced; a model card
@@ -106,7 +115,7 @@ def export_checkpoint(ckpt: str | Path, out: Path) -> list[str]:
     from genzoo.checks import check_output_file
     from genzoo.runs import run_config_path
 
-    model = load_model(ckpt)
+    model = load_model(saved or ckpt)
     run_config = run_config_path(weights_file(ckpt))
     earlier = (out / CONFIG_NAME).is_file()
     if earlier and not is_genzoo_config(out / CONFIG_NAME):

@@ -14,6 +14,7 @@ from genzoo.checks import check_output_file
 from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.commands.sample import write_images
 from genzoo.errors import GenzooError
+from genzoo.exported import read_saved, weights_file
 from genzoo.registry import MODELS
 
 if TYPE_CHECKING:  # torch and the run folders load when the command runs: --help answers at once
@@ -60,14 +61,14 @@ def edit_command(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="which source images are picked (default 0)")
     args, data_flags = parser.parse_known_args(argv)
     check_output_file(args.out, "--out", (".png",))
+    saved = read_saved(args.ckpt)  # before the models are imported: a bad or unsafe file is refused at once
 
     from genzoo.edit import attribute_direction, edit_strip, parse_edit
-    from genzoo.exported import weights_file
     from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
     from genzoo.viz import to_unit_float
 
-    model = load_model(args.ckpt)
+    model = load_model(saved)
     if not model.has_encoder:
         name = MODELS.name_of(model) or type(model).__name__
         raise GenzooError(

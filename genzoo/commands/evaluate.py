@@ -17,7 +17,7 @@ from genzoo.atomic import write_json_atomic
 from genzoo.checks import check_output_file
 from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.errors import GenzooError
-from genzoo.exported import weights_file
+from genzoo.exported import read_saved, weights_file
 
 SPLITS = ("train", "val", "test")
 DEVICES = ("auto", "cpu", "cuda")
@@ -112,6 +112,7 @@ def evaluate_command(argv: list[str]) -> int:
         args.data_root = args.data_root or args.old_data_root
     if not args.ckpt.exists():
         raise GenzooError(f"checkpoint {args.ckpt} does not exist; give the path of a .ckpt file from a run folder")
+    read_saved(args.ckpt)  # refused at once, not after the evaluator's imports (which read it again)
     args.ckpt = weights_file(args.ckpt)  # an exported folder: its model.safetensors is what is measured
     out = args.out or args.ckpt.with_suffix(".eval.json")
     check_output_file(out, "--out")  # before minutes of computing, not after

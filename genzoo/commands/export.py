@@ -9,6 +9,7 @@ from pathlib import Path
 
 from genzoo.commands.args import CKPT_HELP, CommandParser
 from genzoo.errors import GenzooError
+from genzoo.exported import read_saved
 
 
 def export_command(argv: list[str]) -> int:
@@ -24,8 +25,10 @@ def export_command(argv: list[str]) -> int:
     missing = [name for name in ("safetensors", "huggingface_hub") if find_spec(name) is None]
     if missing:
         raise GenzooError(f"genzoo export needs {' and '.join(missing)}: pip install 'genzoo[hub]'")
+    saved = read_saved(args.ckpt)  # before the models are imported: a bad or unsafe file is refused at once
+
     from genzoo.hub import export_checkpoint
 
-    written = export_checkpoint(args.ckpt, args.out)
+    written = export_checkpoint(args.ckpt, args.out, saved)
     print(f"wrote {', '.join(written)} to {args.out}")
     return 0

@@ -32,12 +32,15 @@ def open_explorer(
 ) -> Any:
     """The ``LatentExplorer`` of a checkpoint: its model now, its data (the run's own, or ``data`` with
     ``--data.KEY VALUE`` flags) when a picture first needs it."""
-    from genzoo.exported import weights_file
+    from genzoo.exported import read_saved, weights_file
+
+    saved = read_saved(ckpt)  # before the models are imported: a bad or unsafe file is refused at once
+
     from genzoo.latent.explorer import LatentExplorer
     from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
 
-    model = load_model(ckpt)
+    model = load_model(saved)
     return LatentExplorer(model, lambda: build_data_from_flags(weights_file(ckpt), data, list(data_flags or []), prog))
 
 

@@ -14,6 +14,7 @@ from genzoo.atomic import atomic_path
 from genzoo.checks import check_image_output
 from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.errors import GenzooError
+from genzoo.exported import read_saved
 
 if TYPE_CHECKING:
     import torch
@@ -99,12 +100,13 @@ def sample_command(argv: list[str]) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
     check_image_output(args.out)
+    saved = read_saved(args.ckpt)  # before the models are imported: a bad or unsafe file is refused at once
 
     import torch
 
     from genzoo.models.loading import load_model
 
-    model = load_model(args.ckpt)
+    model = load_model(saved)
     check_sample_size(args.num, model.image_shape)
     generator = torch.Generator().manual_seed(args.seed)
     y = conditions_for(model, args.cond, args.unset, args.num, generator)

@@ -14,31 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.errors import NOISE_PREFIXES, GenzooError
+from genzoo.exported import SavedModel, read_saved
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import MODELS
 
 #: model arguments of earlier versions that checkpoints may still carry (now Trainer flags, or gone)
 RETIRED_HPARAMS = frozenset({"log_every_n_steps"})
+SAVED_BY_GENZOO = "give a checkpoint written by genzoo fit, or a folder written by genzoo export"
 
 
-def is_exported(path: str | Path) -> bool:
-    """Whether ``path`` names an exported model (its folder, or the ``model.safetensors`` in it)."""
-    path = Path(path)
-    return path.is_dir() or path.suffix == ".safetensors"
-
-
-def load_model(path: str | Path, map_location: str = "cpu", flag: str = "--ckpt") -> GenerativeModule:
-    """Rebuild any genzoo model from a checkpoint file or an exported folder (``flag`` names it in errors)."""
-    from genzoo.checks import check_checkpoint_file
-
-    path = Path(path)
-    if is_exported(path):
-        from genzoo.exported import read_exported
-
-        checkpoint, exact = read_exported(path, flag), True
-    else:
-        checkpoint, exact = check_checkpoint_file(path, flag), False
-    return model_from_checkpoint(checkpoint, f"{flag} {path}", exact).to(map_location)
+def load_model(saved: str | Path | SavedModel, map_location: str = "cpu", flag: str = "checkpoint") -> GenerativeModule:
+    """Rebuild any genzoo model from a checkpoint file or an exported folder (``flag`` names it in errors), or
+    from what ``read_saved`` read of one."""
+    if not isinstance(saved, SavedModel):
+        saved = read_saved(saved, flag)
+    return model_from_checkpoint(saved.checkpoint, saved.source, saved.exported).to(map_location)
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool = False) -> GenerativeModule:
@@ -49,12 +39,12 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool =
 
     name = checkpoint.get("genzoo_model")
     if not isinstance(name, str):
-        raise GenzooError(f"{source} names no genzoo model ('genzoo_model' is {name!r}); export the checkpoint again")
+        raise GenzooError(f"{source} names no genzoo model ('genzoo_model' is {name!r}); {SAVED_BY_GENZOO}")
     model_class = MODELS.get(name)
     hparams = checkpoint.get("hyper_parameters") or {}
     state = checkpoint.get("state_dict")
     if not isinstance(hparams, dict) or not isinstance(state, dict):
-        raise GenzooError(f"{source} holds no hyper-parameters and weights of a {name}; export the checkpoint again")
+        raise GenzooError(f"{source} holds no hyper-parameters and weights of a {name}; {SAVED_BY_GENZOO}")
     model = build_model(model_class, model_arguments(model_class, hparams, source, exact), source)
     model.on_load_checkpoint(checkpoint)  # makes the moving averages a checkpoint of an earlier version lacks
     why = state_mismatch(state, model.state_dict())
