@@ -21,7 +21,7 @@ from typing import Any
 
 from pytorch_lightning.callbacks import Checkpoint, ProgressBar, TQDMProgressBar
 from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
-from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from genzoo import runs
 from genzoo.callbacks import ThroughputMonitor
@@ -313,6 +313,8 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
         except BaseException:
             runs.discard_failed_run()
             raise
+    except MisconfigurationException as err:
+        raise GenzooError(explain_misconfiguration(str(err))) from None
     except RunStopped as stopped:
         report_stop(stopped)
         raise SystemExit(stopped.code) from None
@@ -333,3 +335,17 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
         if cause is None:
             raise
         raise cause from None
+
+
+def explain_misconfiguration(message: str) -> str:
+    """Lightning's MisconfigurationException, for settings a user gave, as one line naming the flag."""
+    import re
+
+    past_end = re.search(r"checkpoint with current_epoch=(\d+), but you have set Trainer\(max_epochs=(\d+)\)", message)
+    if past_end:
+        done, asked = past_end.groups()
+        return (
+            f"--trainer.max_epochs {asked}: the run to resume already trained {done} epochs; "
+            f"give --trainer.max_epochs above {done} to train it further"
+        )
+    return " ".join(message.split())
