@@ -38,6 +38,7 @@ from genzoo.checks import (
 from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import LIGHTNING_COMMANDS
 from genzoo.datamodules.base import InMemoryImageDataModule
+from genzoo.distributed import check_multi_node_environment
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
@@ -116,6 +117,7 @@ class GenzooCLI(LightningCLI):
         check_values("model", cfg["model"].get("init_args"), MODEL_RANGES)
         check_values("data", cfg["data"].get("init_args"), DATA_RANGES)
         check_trainer(cfg["trainer"])
+        check_multi_node_environment(cfg["trainer"].get("num_nodes"))
         # Data -> model links: the model is told the image shape and label count of its data.
         data_args = cfg["data"].get("init_args")
         if model_cls.needs_labels and data_args and data_args.get("labelled_only", False) is None:
@@ -128,10 +130,6 @@ class GenzooCLI(LightningCLI):
         for key in ("image_shape", "num_classes", "class_names", "multi_label"):
             if key in accepted and hasattr(datamodule, key):
                 init_args[key] = getattr(datamodule, key)
-        if self.subcommand in LIGHTNING_COMMANDS and os.environ.get("LOCAL_RANK", "0") == "0":
-            # Check (or fetch) the data before any run folder, logger or checkpoint is created, so
-            # a missing or corrupt file stops the run with nothing written. DDP workers skip this.
-            datamodule.prepare_data()
 
     def _take_recorded_logger(self, trainer_cfg: Any) -> None:
         """A config.yaml saved by genzoo names its logger by class (see GenzooSaveConfig): use that choice."""
@@ -207,6 +205,12 @@ class GenzooCLI(LightningCLI):
         self._check_before_run()
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
+        if self.subcommand in LIGHTNING_COMMANDS and os.environ.get("LOCAL_RANK", "0") == "0":
+            # Check (or fetch, or decode) the data once the model is built, so that a model that cannot take
+            # it (--data.size 31 for a conv backbone) is refused first, and before any run folder, logger or
+            # checkpoint is created, so that a missing or corrupt file stops the run with nothing written.
+            # DDP workers skip this.
+            self.datamodule.prepare_data()
         trainer_cfg = self._get(self.config_init, "trainer", default={})
         root = Path(trainer_cfg.get("default_root_dir") or DEFAULT_ROOT_DIR)
         custom_logger = not (self.logger_choice or trainer_cfg.get("logger") in (None, True))
