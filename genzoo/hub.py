@@ -120,10 +120,12 @@ def export_checkpoint(ckpt: str | Path, out: Path, saved: SavedModel | None = No
     earlier = (out / CONFIG_NAME).is_file()
     if earlier and not is_genzoo_config(out / CONFIG_NAME):
         raise GenzooError(f"--out {out} holds the {CONFIG_NAME} of something else; export into a new folder")
-    created = not out.exists()
-    check_output_file(out / WEIGHTS_NAME, "--out")  # a folder that can take new files (one level made)
+    made = [folder for folder in (out.parent, out) if not folder.exists()]  # removed again if left empty
     stage = out / ".tmp-export-unmade"
     try:
+        if out.parent in made and out.parent.parent.is_dir():
+            out.parent.mkdir()  # one missing level above the folder, as for a file output's folder
+        check_output_file(out / WEIGHTS_NAME, "--out")  # makes the folder; tries a file in it for real
         stage = Path(tempfile.mkdtemp(dir=out, prefix=".tmp-export-"))
         note = f"; `{RUN_CONFIG_NAME}` the run that trained it (its data)" if run_config else ""
         GenzooPretrained(model).save_pretrained(stage, model_card_kwargs={"run_note": note})
@@ -141,8 +143,9 @@ def export_checkpoint(ckpt: str | Path, out: Path, saved: SavedModel | None = No
         raise GenzooError(f"--out {out}: could not write the export ({err.strerror or err})") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
+        for folder in reversed(made):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def is_genzoo_config(path: Path) -> bool:

@@ -178,7 +178,9 @@ def test_export_refusals_leave_the_disk_as_it_was(checkpoint, exported, tmp_path
     (foreign / CONFIG_NAME).write_text('{"model_type": "bert"}')
     one_line_error(export(checkpoint, foreign), "holds the config.json of something else; export into a new folder")
     one_line_error(export(tmp_path / "missing.ckpt", tmp_path / "new"), "does not exist")
+    one_line_error(export(checkpoint, tmp_path / "typo" / "exports" / "ae"), "does not exist; create it first")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "foreign"]
+    assert export(checkpoint, tmp_path / "exports" / "ae").returncode == 0  # one missing level is made
     assert [p.name for p in foreign.iterdir()] == [CONFIG_NAME]
 
     monkeypatch.setattr("genzoo.commands.export.find_spec", lambda name: None)
