@@ -16,7 +16,8 @@ before val before test, labelled images first inside each split): a slice of a m
 no split is ever copied into memory.
 
 Unreadable images (truncated or corrupt files) are found while the cache is built, in the main process,
-and reported by name: ``bad_images="stop"`` (the default) stops with a one-line error, ``"skip"``
+and reported by name: ``bad_images="stop"`` (the default) decodes the rest, then stops with a one-line
+error naming the first few and counting them all (so that one pass finds every file to fix), ``"skip"``
 leaves them out and lists them.
 """
 
@@ -30,6 +31,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -47,6 +49,7 @@ CHUNK = 128  # images per unit of work for the decoding processes
 PARALLEL_THRESHOLD = 512  # below this many images, worker processes cost more than they save
 SPLITS = ("train", "val", "test")
 BadImages = Literal["stop", "skip"]
+NAMED_BAD_IMAGES = 5  # unreadable images an error names; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,27 @@ class ImageCache:
             return None  # unreadable: rebuild it
         return index if shape[0] == len(index["names"]) else None
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the cache's lock file: one process builds it at a time, on this machine and, where the file
+        system supports locks, across the nodes that share it; the others wait, then find it built."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / f"{self.name}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or when the process dies
+            yield
+
+    def ensure(
+        self, files: Sequence[Path], names: Sequence[str], spec: DecodeSpec, bad_images: BadImages, workers: int
+    ) -> None:
+        """Build the cache unless some process (this one, another rank, another node) already has."""
+        if self.read_index() is not None:
+            return
+        with self.exclusive():
+            if self.read_index() is None:
+                self.build(files, names, spec, bad_images, workers)
+
     def load(self) -> tuple[torch.Tensor, list[str]]:
         """(images (N, C, S, S) uint8 backed by the memory-mapped file, names of the N images)."""
         index = self.read_index()
@@ -179,13 +203,12 @@ class ImageCache:
             bad: dict[int, str] = {}
             for offset, chunk, errors in _decode_all(files, spec, workers):
                 array[offset : offset + len(chunk)] = chunk
-                for i, reason in errors:
-                    if bad_images == "stop":
-                        raise GenzooError(
-                            f"image {files[offset + i]} cannot be decoded ({reason}); remove or replace it, "
-                            "or pass --data.bad_images skip to leave unreadable images out"
-                        )
-                    bad[offset + i] = reason
+                bad.update((offset + i, reason) for i, reason in errors)
+            if bad and bad_images == "stop":
+                raise GenzooError(
+                    f"{len(bad)} of {n:,} images cannot be decoded: {describe_bad(files, bad, NAMED_BAD_IMAGES)}; "
+                    "remove or replace them, or pass --data.bad_images skip to leave unreadable images out"
+                )
             array.flush()
             del array
             if bad:
@@ -204,9 +227,14 @@ class ImageCache:
             f"genzoo: cached {len(keep):,} images in {seconds:.1f} s ({len(keep) / max(seconds, 1e-9):.0f}/s)"
         )
         if bad:
-            shown = ", ".join(f"{names[i]} ({bad[i]})" for i in sorted(bad)[:10])
-            more = f" and {len(bad) - 10} more (all listed in {self.index_path})" if len(bad) > 10 else ""
-            rank_zero_info(f"genzoo: skipped {len(bad)} unreadable image(s): {shown}{more}")
+            listed = f" (all listed in {self.index_path})" if len(bad) > 10 else ""
+            rank_zero_info(f"genzoo: skipped {len(bad)} unreadable image(s): {describe_bad(names, bad, 10)}{listed}")
+
+
+def describe_bad(files: Sequence[Path | str], bad: dict[int, str], shown: int) -> str:
+    """The first ``shown`` of the unreadable images (file and reason), and how many more there are."""
+    first = ", ".join(f"{files[i]} ({bad[i]})" for i in sorted(bad)[:shown])
+    return first + (f" and {len(bad) - shown} more" if len(bad) > shown else "")
 
 
 def _drop_rows(path: Path, drop: list[int], shape: tuple[int, ...]) -> None:

@@ -94,10 +94,9 @@ class CachedImageDataModule(InMemoryImageDataModule):
         return self._cache
 
     def prepare_data(self) -> None:
-        # One process only (rank 0): build the cache if it is not there yet; setup() then maps it.
-        cache = self.cache()
-        if cache.read_index() is None:
-            cache.build(self.index().files, self.index().names, self.spec, self.bad_images, self.decode_workers)
+        # One process per node (Lightning calls it on local rank 0): build the cache if no process has yet;
+        # setup() then maps it, and the ranks of a node share its pages.
+        self.cache().ensure(self.index().files, self.index().names, self.spec, self.bad_images, self.decode_workers)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
