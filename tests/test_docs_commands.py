@@ -49,6 +49,7 @@ EVAL_BUDGET += ["--kid-subsets", "2", "--kid-subset-size", "32", "--no-download"
 #: words of a doc line -> why it is not run (its flags are still checked against --help)
 NOT_RUN = {
     "--trainer.strategy ddp": "starts worker processes; tests/test_ddp.py trains with DDP",
+    "--trainer.devices 2": "starts worker processes; tests/test_ddp.py and tests/test_multinode.py run it",
     "genzoo app": "serves until stopped (and needs genzoo[app]); tests/test_app.py drives it",
 }
 #: GPU recipes that are only parsed (--print_config) where there is no GPU: a batch takes many seconds on a CPU
