@@ -5,7 +5,12 @@ own networks), a fixed number of training steps and no validation or test pass; 
 ThroughputMonitor's (training batches only, per rank, times the number of ranks). The table goes to
 stdout and, with ``--docs``, between the ``bench_gpu`` markers of docs/performance.md.
 
-    python experiments/bench_gpu.py [--devices 1,8] [--steps 200] [--precision bf16-mixed] [--docs]
+    python experiments/bench_gpu.py [--devices 1,8] [--steps 300] [--precision bf16-mixed] [--docs]
+
+The GPU check of a lent machine is this one command (about 5 minutes on one H200 for the nine models; with
+two GPUs it adds the 2-GPU DDP column):
+
+    python experiments/bench_gpu.py --steps 300 --docs
 
 Without a GPU it says so and stops (exit 1); ``--accelerator cpu`` runs the same code path on the CPU
 with tiny settings, to check the script itself.
@@ -39,8 +44,7 @@ def fit_command(model: str, devices: int, args: argparse.Namespace, root: Path) 
         "num_sanity_val_steps": 0, "enable_progress_bar": False, "enable_checkpointing": False,
         "precision": args.precision, "default_root_dir": str(root),
     }  # fmt: skip
-    if devices > 1:
-        trainer["strategy"] = "ddp"
+    # No strategy for devices > 1: Lightning's own choice (DDP), the way users ask for several GPUs.
     command += [f"--trainer.{k}={v}" for k, v in trainer.items()]
     return command + ["--test_after_fit=false"]
 
@@ -86,13 +90,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default=None, help="device counts, comma-separated (default: 1 and all)")
     parser.add_argument("--models", default=None, help="models, comma-separated (default: every registered one)")
-    parser.add_argument("--steps", type=int, default=200, help="training steps per run (default 200)")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
     parser.add_argument("--batch", type=int, default=256, help="images per batch and device (default 256)")
-    parser.add_argument("--precision", default="32-true", help="Trainer precision (default 32-true)")
+    parser.add_argument("--precision", default=None, help="precision (default: bf16-mixed on GPU, else 32-true)")
     parser.add_argument("--accelerator", default="gpu", help="gpu (default) or cpu, to check this script")
     parser.add_argument("--docs", action="store_true", help="write the table into docs/performance.md")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "bench_gpu.json")
     args = parser.parse_args()
+    args.precision = args.precision or ("bf16-mixed" if args.accelerator == "gpu" else "32-true")
     import torch
 
     from genzoo.registry import MODELS
