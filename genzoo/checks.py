@@ -252,7 +252,28 @@ def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[s
     checkpoint = load_plain(path, flag)
     if not isinstance(checkpoint, dict) or "genzoo_model" not in checkpoint:
         raise GenzooError(f"{flag} {path} was not written by genzoo (no 'genzoo_model' entry)")
+    check_recorded_classes(checkpoint, path, flag)
     return checkpoint
+
+
+#: how LightningCLI records that it built the model (``_instantiator`` in the hyper-parameters)
+LIGHTNING_INSTANTIATORS = ("pytorch_lightning.cli.instantiate_module", "lightning.pytorch.cli.instantiate_module")
+
+
+def check_recorded_classes(checkpoint: dict[str, Any], path: Path, flag: str) -> None:
+    """Refuse a checkpoint whose hyper-parameters name another class or instantiator than genzoo's: LightningCLI
+    imports the ``_class_path`` it finds there (``fit --ckpt_path``), and importing a module runs its code."""
+    from genzoo.registry import MODELS
+
+    hparams = checkpoint.get("hyper_parameters")
+    if not isinstance(hparams, dict):
+        return
+    class_path = hparams.get("_class_path", MODELS.class_path(str(checkpoint["genzoo_model"])))
+    if class_path != MODELS.class_path(str(checkpoint["genzoo_model"])):
+        raise GenzooError(NOT_PLAIN.format(flag=flag, path=path, what=f"the class path {class_path!r}"))
+    instantiator = hparams.get("_instantiator", LIGHTNING_INSTANTIATORS[0])
+    if instantiator not in LIGHTNING_INSTANTIATORS:
+        raise GenzooError(NOT_PLAIN.format(flag=flag, path=path, what=f"the instantiator {instantiator!r}"))
 
 
 def check_checkpoint_model(checkpoint: dict[str, Any], path: Path | str, model_name: str) -> None:

@@ -168,3 +168,19 @@ def test_python_loaders_refuse_the_payload(payload) -> None:
     with pytest.raises(GenzooError, match=NOT_PLAIN):
         load_model(ckpt)
     assert not marker.exists()
+
+
+def test_a_foreign_class_path_is_never_imported(tmp_path, capsys, monkeypatch) -> None:
+    """LightningCLI imports the ``_class_path`` a checkpoint's hyper-parameters name, and an import runs the
+    module's code (``this`` prints the Zen of Python): a class path that is not its model's is refused."""
+    import sys
+
+    checkpoint = torch.load(handmade_checkpoint(tmp_path / "plain.ckpt", "ae"), weights_only=True)
+    checkpoint["hyper_parameters"]["_class_path"] = "this.s"
+    torch.save(checkpoint, tmp_path / "x.ckpt")
+    monkeypatch.delitem(sys.modules, "this", raising=False)
+    for argv in (["test", "--model", "ae", "--ckpt_path"], ["sample", "--out", f"{tmp_path}/s.png", "--ckpt"]):
+        result = cli_here(capsys, monkeypatch, *argv, str(tmp_path / "x.ckpt"))
+        one_line_error(result, "is not a plain genzoo checkpoint: it holds the class path 'this.s'")
+        assert "this" not in sys.modules and "Zen of Python" not in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.ckpt", "x.ckpt"]
