@@ -4,9 +4,11 @@ so an interrupted run never leaves half a file and never damages the one already
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +63,30 @@ def write_error(path: Path, err: OSError, existed: bool) -> GenzooError:
     """The one-line report of a write that failed: what, why, and that nothing was damaged."""
     kept = "the previous file is kept" if existed else "nothing was written"
     return GenzooError(f"could not write {path} ({err.strerror or err}); {kept}")
+
+
+#: errors of a write that found no room (or no right) to write, as opposed to a missing input
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def failed_write(err: BaseException) -> GenzooError | None:
+    """The one-line report of a write that failed outside ``atomic_path``'s own translation, or None when
+    ``err`` is no such failure: an OSError of a full disk in a writer of Lightning's (metrics.csv, the
+    config), or torch's checkpoint writer, which reports any failed write as a RuntimeError without errno."""
+    if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+        if err.filename is None:
+            return GenzooError(f"a file of the run could not be written ({err.strerror}); free some space and rerun")
+        path = Path(err.filename)
+        return write_error(path, err, path.exists())
+    if isinstance(err, RuntimeError) and "inline_container.cc" in str(err):  # torch's zip writer
+        from genzoo.runs import AtomicCheckpointIO
+
+        writer = AtomicCheckpointIO.save_checkpoint.__code__  # its frame knows which file was being written
+        paths = [f.f_locals.get("path") for f, _ in traceback.walk_tb(err.__traceback__) if f.f_code is writer]
+        if paths and paths[-1] is not None:
+            path = Path(paths[-1])
+            return write_error(path, OSError(errno.EIO, "torch could not write it: is the disk full?"), path.exists())
+    return None
 
 
 def write_text_atomic(text: str, path: str | Path) -> None:

@@ -139,9 +139,6 @@ def check_command_line(argv: list[str]) -> None:
             check_values(section, {name: parsed}, tables[section])
 
 
-GPU_ACCELERATORS = ("gpu", "cuda")
-
-
 def check_trainer(trainer: Mapping[str, Any]) -> None:
     """The Trainer flags Lightning itself only reports with a traceback, or not at all."""
     check_values("trainer", trainer, TRAINER_RANGES)
@@ -160,13 +157,32 @@ def check_trainer(trainer: Mapping[str, Any]) -> None:
     if isinstance(devices, str) and devices.strip() in ("0", ""):
         raise GenzooError(f"--trainer.devices {devices}: no device selected; allowed: a number >= 1, -1 or auto")
     accelerator = trainer.get("accelerator")
-    if isinstance(accelerator, str) and accelerator.lower() in GPU_ACCELERATORS:
-        import torch
+    if isinstance(accelerator, str):  # not an Accelerator object given in a recipe
+        check_accelerator(accelerator)
 
-        if not torch.cuda.is_available():
-            raise GenzooError(
-                f"--trainer.accelerator {accelerator}: no GPU is available here; use --trainer.accelerator cpu or auto"
-            )
+
+def check_accelerator(accelerator: str) -> None:
+    """``--trainer.accelerator NAME``: a name Lightning knows, of an accelerator this machine has.
+
+    Lightning's own registry decides (its names, and each accelerator's ``is_available``), so an accelerator
+    Lightning adds is checked too. Lightning would stop with a traceback at the Trainer, after the data work.
+    """
+    from pytorch_lightning.accelerators import AcceleratorRegistry
+
+    name = accelerator.lower()
+    # "gpu" is Lightning's word for whichever GPU the machine has: CUDA, or Apple's MPS
+    members = ("cuda", "mps") if name == "gpu" else (name,)
+    available = [n for n in AcceleratorRegistry if AcceleratorRegistry[n]["accelerator"].is_available()]
+    if name == "auto" or any(m in available for m in members):
+        return
+    if not any(m in AcceleratorRegistry for m in members):
+        known = ", ".join([*AcceleratorRegistry, "gpu", "auto"])
+        raise GenzooError(f"--trainer.accelerator {accelerator}: unknown accelerator; choose from {known}")
+    what = "GPU" if name in ("gpu", "cuda") else name.upper()
+    use = " or ".join([*available, "auto"])
+    raise GenzooError(
+        f"--trainer.accelerator {accelerator}: no {what} is available here; use --trainer.accelerator {use}"
+    )
 
 
 # ----- output files ----------------------------------------------------------------------------------
@@ -203,6 +219,24 @@ def check_output_file(path: Path, flag: str = "--out", suffixes: Iterable[str] |
         os.unlink(probe)
     except OSError as err:
         raise GenzooError(f"{flag} {path}: cannot write in {folder} ({err.strerror})") from None
+
+
+def check_output_folder(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, a results folder that could not be made or written: an existing file, a path
+    under a file, a folder that refuses new files (tried for real, as ``check_output_file`` does). Missing
+    levels are fine (they are made when the first result is written); nothing is created here."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise GenzooError(f"{flag} {path} is a file; give a folder (a new one, or one this command wrote before)")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise GenzooError(f"{flag} {path}: {existing} is a file, so no folder can be made under it")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".tmp-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise GenzooError(f"{flag} {path}: cannot write in {existing} ({err.strerror})") from None
 
 
 #: what an ``--out`` of images may be: a .png grid or an .npz of uint8 arrays (sample and the latent commands)

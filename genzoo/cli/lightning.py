@@ -24,6 +24,7 @@ from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from genzoo import runs
+from genzoo.atomic import failed_write
 from genzoo.callbacks import ThroughputMonitor
 from genzoo.checkpointing import DEFAULT_EVERY_MINUTES, LastCheckpoint, RunStopped, SignalStop, report_stop
 from genzoo.checks import (
@@ -350,6 +351,11 @@ def explain_misconfiguration(message: str) -> str:
         done, asked = past_end.groups()
         return (
             f"--trainer.max_epochs {asked}: the run to resume already trained {done} epochs; "
+    except (OSError, RuntimeError) as err:
+        failed = failed_write(err)  # a full disk while Lightning or torch wrote a file of the run
+        if failed is None:
+            raise
+        raise failed from None
             f"give --trainer.max_epochs above {done} to train it further"
         )
     return " ".join(message.split())

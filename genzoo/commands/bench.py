@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from genzoo.checks import check_output_folder
 from genzoo.commands.args import CommandParser
 from genzoo.commands.evaluate import add_eval_arguments, eval_settings, name_list
 from genzoo.errors import GenzooError
@@ -110,9 +111,12 @@ def merged_eval_settings(args: argparse.Namespace, suite_eval: dict[str, Any]) -
 
 def bench_command(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    suite = load_suite(args.suite) if args.suite else {}
+    out = args.out or (Path(suite["out"]) if suite.get("out") else None)
+    if out is not None:
+        check_output_folder(out)  # at once, before torch loads
     from genzoo.bench import Benchmark, BenchSpec
 
-    suite = load_suite(args.suite) if args.suite else {}
     spec_fields = {f.name for f in fields(BenchSpec)}
     values = {k: v for k, v in suite.items() if k in spec_fields and k != "eval"}
     if isinstance(values.get("models"), str):
@@ -130,7 +134,9 @@ def bench_command(argv: list[str]) -> int:
         raise GenzooError(f"suite settings: {err}") from None
     if spec.max_epochs is None and spec.max_time_s is None:
         raise GenzooError("give a budget: --max-epochs N and/or --max-time SECONDS (suite: max_epochs, max_time_s)")
-    out = args.out or Path(suite.get("out") or f"results/bench-{spec.data}")
+    if out is None:
+        out = Path(f"results/bench-{spec.data}")
+        check_output_folder(out)
     bench = Benchmark(spec, out)
     if args.report_only:
         from genzoo.bench.report import write_reports
