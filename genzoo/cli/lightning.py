@@ -340,6 +340,11 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
         if cause is None:
             raise
         raise cause from None
+    except (OSError, RuntimeError) as err:
+        failed = failed_write(err)  # a full disk while Lightning or torch wrote a file of the run
+        if failed is None:
+            raise
+        raise failed from None
 
 
 def explain_misconfiguration(message: str) -> str:
@@ -351,11 +356,6 @@ def explain_misconfiguration(message: str) -> str:
         done, asked = past_end.groups()
         return (
             f"--trainer.max_epochs {asked}: the run to resume already trained {done} epochs; "
-    except (OSError, RuntimeError) as err:
-        failed = failed_write(err)  # a full disk while Lightning or torch wrote a file of the run
-        if failed is None:
-            raise
-        raise failed from None
             f"give --trainer.max_epochs above {done} to train it further"
         )
     return " ".join(message.split())
