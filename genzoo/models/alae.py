@@ -109,7 +109,8 @@ class ALAE(GenerativeModule):
             mapping_lr_mult: learning-rate multiplier of the mapping network F (paper: 0.1).
             equalized_lr: store every weight at unit scale and apply its He constant at run time (paper: on).
             ema_decay: per-step decay of the moving averages of F, G and E used outside training (0: none;
-                the official code averages G and F with 0.999)
+                the official code averages D as well, with a faster decay that depends on the batch size:
+                docs/models/alae.md)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         for name, value in (("w_dim", w_dim), ("disc_layers", disc_layers), ("r1_every", r1_every)):
