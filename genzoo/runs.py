@@ -33,8 +33,10 @@ LAST_CHECKPOINT = "last.ckpt"
 RESUME = "last"  # the --ckpt_path value that means "the newest run's last.ckpt"
 LOCK_FILE = ".lock"
 
-# The folder this process created for its run (rank 0 only), so a failure can take it back.
+# The folder this process created for its run (rank 0 only), and the parents it created for it, so a
+# failure can take them back.
 _claimed: Path | None = None
+_created: list[Path] = []
 
 
 def import_class(path: str) -> type:
@@ -73,10 +75,11 @@ def claim_next_version(root: Path, name: str) -> int:
     Created here, before the run starts, so that two runs started at once cannot take the same folder
     (``mkdir`` succeeds for one of them only); the creator can take it back if the run fails early.
     """
-    global _claimed
+    global _claimed, _created
     while True:
         version = max(versions(root, name), default=-1) + 1
         folder = run_dir(root, name, version)
+        created = [p for p in (Path(root) / name, Path(root)) if not p.exists()]
         try:
             folder.mkdir(parents=True)
         except FileExistsError:
@@ -86,7 +89,7 @@ def claim_next_version(root: Path, name: str) -> int:
                 f"--trainer.default_root_dir {root}: cannot create the run folder {folder} ({err.strerror}); "
                 "give a folder you can write to"
             ) from None
-        _claimed = folder
+        _claimed, _created = folder, created
         return version
 
 
@@ -147,6 +150,11 @@ def discard_failed_run() -> Path | None:
     if folder is None or not folder.is_dir() or any(folder.rglob("*.ckpt")):
         return None
     shutil.rmtree(folder, ignore_errors=True)
+    for parent in _created:  # <model>-<data>/ and the root, if this run created them and they are empty now
+        try:
+            parent.rmdir()
+        except OSError:
+            break
     return folder
 
 

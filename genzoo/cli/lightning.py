@@ -215,6 +215,14 @@ class GenzooCLI(LightningCLI):
         trainer_cfg = self._get(self.config_init, "trainer", default={})
         root = Path(trainer_cfg.get("default_root_dir") or DEFAULT_ROOT_DIR)
         custom_logger = not (self.logger_choice or trainer_cfg.get("logger") in (None, True))
+        if self.subcommand in ("validate", "test"):
+            # validate and test report metrics; they make no run folder (only training makes a run).
+            if not custom_logger:
+                kwargs["logger"] = False
+            self.save_config_callback = None
+            kwargs["enable_checkpointing"] = False
+            kwargs["callbacks"] = [*(trainer_cfg.get("callbacks") or []), runs.RunGuard()]
+            return super().instantiate_trainer(**kwargs)
         if not custom_logger:
             kwargs["logger"] = build_logger(self.logger_choice or "csv", root, self.run_name, self.run_version)
         GenzooSaveConfig.logger_choice = self.logger_choice or "csv"
@@ -243,13 +251,16 @@ class GenzooCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
     def after_fit(self) -> None:
-        if not self._get(self.config_init, "test_after_fit", True) or self.trainer.interrupted:
+        if self.trainer.interrupted:
             return
-        results = self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
+        results = []
+        if self._get(self.config_init, "test_after_fit", True):
+            results = self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
         log_dir = self.trainer.log_dir  # a collective under DDP (rank 0 broadcasts it): every rank asks
-        if self.trainer.is_global_zero and results:
-            metrics = {k: round(float(v), 6) for k, v in results[0].items()}
-            print(f"test metrics: {json.dumps(metrics)}")
+        if self.trainer.is_global_zero:
+            if results:
+                metrics = {k: round(float(v), 6) for k, v in results[0].items()}
+                print(f"test metrics: {json.dumps(metrics)}")
             print(f"run folder: {log_dir}")
 
 

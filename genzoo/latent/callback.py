@@ -81,6 +81,8 @@ class LatentPictures(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
         if not self._inputs or trainer.sanity_checking or trainer.current_epoch % self.every_n_epochs:
             return
+        if trainer.state.fn != "fit":  # genzoo validate/test write nothing: pictures belong to a run's training
+            return
         # Under DDP, trainer.log_dir is a collective (rank 0 broadcasts it): every rank must ask, or rank 0
         # waits here for a broadcast while the others wait at the next barrier (a deadlock).
         run_dir = Path(trainer.log_dir or trainer.default_root_dir)
