@@ -3,8 +3,7 @@ and the throughput numbers count what they say they count."""
 
 from __future__ import annotations
 
-import time
-
+import pytest
 import pytorch_lightning as pl
 import torch
 from tiny import build_model
@@ -29,18 +28,49 @@ def quiet_trainer(tmp_path, **kwargs) -> pl.Trainer:
     return pl.Trainer(**{**defaults, **kwargs})
 
 
-def test_throughput_excludes_validation(tmp_path):
-    """Lightning validates inside the training epoch; the monitor's time must not include it."""
+class FakeClock:
+    """Stands in for ``time`` in genzoo.callbacks: seconds pass only when a test says so."""
 
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    process_time = perf_counter
+
+
+class Tick(pl.Callback):
+    """Each training batch takes 0.01 s on the fake clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def on_train_batch_end(self, *args) -> None:
+        self.clock.now += 0.01
+
+
+def test_throughput_excludes_validation(tmp_path, monkeypatch):
+    """Lightning validates inside the training epoch; the monitor's time must not include it."""
+    import genzoo.callbacks
+
+    clock = FakeClock()
+    monkeypatch.setattr(genzoo.callbacks, "time", clock)
     model = build_model("vae", width=16)
-    model.validation_step = lambda batch, batch_idx: time.sleep(0.3)  # 0.3 s per validation batch
+
+    def slow_validation(batch, batch_idx):
+        clock.now += 0.3  # 0.3 s per validation batch
+
+    model.validation_step = slow_validation
     model.configure_callbacks = lambda: []  # no figures
     monitor = ThroughputMonitor()
-    trainer = quiet_trainer(tmp_path, callbacks=[monitor], limit_train_batches=2, limit_val_batches=2,
+    trainer = quiet_trainer(tmp_path, callbacks=[monitor, Tick(clock)], limit_train_batches=2, limit_val_batches=2,
                             num_sanity_val_steps=0)  # fmt: skip
     trainer.fit(model, datamodule=RandomImages())
-    seconds = float(trainer.callback_metrics["throughput/train_seconds"])
-    assert seconds < 0.5, f"train_seconds {seconds:.2f} includes the 0.6 s of validation"
+    assert clock.now > 100.6  # the validation did take its time
+    assert float(trainer.callback_metrics["throughput/train_seconds"]) == pytest.approx(0.02)
+    assert float(trainer.callback_metrics["throughput/cpu_seconds"]) == pytest.approx(0.02)
+    assert float(trainer.callback_metrics["throughput/images_per_s"]) == pytest.approx(64 / 0.02)
 
 
 class LossRecorder(pl.Callback):
