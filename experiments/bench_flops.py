@@ -4,7 +4,7 @@ The peak is a big ``torch.matmul`` (fp32, N x N by N x N, 2 N^3 FLOPs), the best
 number of torch threads. A training step's FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode``
 around one real step of ``genzoo fit`` (forward, backward and every phase of a multi-phase model; the
 optimizer's element-wise work is not counted, as it is not matmul/conv work), its time is the median step of
-``genzoo fit`` over a few hundred batches (the ThroughputMonitor's training time, no validation). The
+``genzoo fit`` over a few hundred batches (the EpochThroughput's training time, no validation). The
 network-only time (the same step's kernels without Lightning: forward, backward, fused Adam on the same
 model, in a plain loop) separates the framework's share from the kernels' own efficiency. Rounds alternate
 peak, models, so that a shared machine slows them alike.

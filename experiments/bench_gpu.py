@@ -2,7 +2,7 @@
 
 Each (model, devices) is one ``genzoo fit`` subprocess on MNIST with the conv backbone (StyleALAE has its
 own networks), a fixed number of training steps and no validation or test pass; the speed is
-ThroughputMonitor's (training batches only, per rank, times the number of ranks). The table goes to
+EpochThroughput's (training batches only, per rank, times the number of ranks). The table goes to
 stdout and, with ``--docs``, between the ``bench_gpu`` markers of docs/performance.md.
 
     python experiments/bench_gpu.py [--devices 1,8] [--steps 300] [--precision bf16-mixed] [--docs]

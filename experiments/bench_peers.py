@@ -11,7 +11,7 @@ slows every side alike:
   genzoo's backbone code), the data as one uint8 tensor, ``images[perm].float() / 255``: the reference for
   what the framework costs per step;
 - **genzoo**: ``genzoo fit`` with its defaults (CSV logger, progress bar, checkpoint, per-epoch figures,
-  validation, test after fit); its training speed is the ThroughputMonitor's (training batches only).
+  validation, test after fit); its training speed is the EpochThroughput's (training batches only).
 
 Models, each at pythae's default MLP configuration where one exists (784-512-latent 16, BCE, Adam 1e-3,
 batch 128): ``vae``; ``aae`` (pythae's Adversarial_AE with its default latent discriminator 16-256-1 against

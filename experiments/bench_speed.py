@@ -2,7 +2,7 @@
 
 The network is the VAE with an MLP backbone (784-512-latent 16), batch 128, on the same in-memory MNIST
 training split (55,000 images as one uint8 tensor). Both sides count training batches only (genzoo's
-ThroughputMonitor callback; the loop times itself). Rounds alternate between the sides so a noisy machine
+EpochThroughput callback; the loop times itself). Rounds alternate between the sides so a noisy machine
 affects all alike; ratios are reported per round and as medians.
 
 Two hand-written loops are timed: the plain one (``torch.optim.Adam`` with its defaults, what a user

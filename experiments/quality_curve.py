@@ -3,7 +3,7 @@
 Trains through the CLI itself (in this process, so the run is exactly a user's ``genzoo fit``) with a
 checkpoint kept after every epoch, then evaluates each checkpoint as ``genzoo eval`` does (FID, KID,
 precision/recall with the data's extractor; mode coverage). Prints and writes one JSON line per epoch:
-cumulative training seconds (wall clock of the training batches, from the run's ThroughputMonitor),
+cumulative training seconds (wall clock of the training batches, from the run's EpochThroughput),
 FID, recall, class entropy.
 
     python experiments/quality_curve.py aegan                       # the default run

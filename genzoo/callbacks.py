@@ -10,8 +10,10 @@ import torch
 from pytorch_lightning.trainer.states import TrainerFn
 
 
-class ThroughputMonitor(pl.Callback):
+class EpochThroughput(pl.Callback):
     """Training speed per epoch: images/s and seconds, counting only training batches.
+
+    (Lightning has a ``ThroughputMonitor`` of its own, which counts differently: hence this name.)
 
     Logged as ``throughput/images_per_s``, ``throughput/train_seconds`` (wall clock) and
     ``throughput/cpu_seconds`` (CPU time of this process, all threads: the cost that does not depend on

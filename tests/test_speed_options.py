@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 from tiny import build_model
 
-from genzoo.callbacks import ChannelsLast, CompileNetworks, ThroughputMonitor
+from genzoo.callbacks import ChannelsLast, CompileNetworks, EpochThroughput
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
 
 
@@ -63,7 +63,7 @@ def test_throughput_excludes_validation(tmp_path, monkeypatch):
 
     model.validation_step = slow_validation
     model.configure_callbacks = lambda: []  # no figures
-    monitor = ThroughputMonitor()
+    monitor = EpochThroughput()
     trainer = quiet_trainer(tmp_path, callbacks=[monitor, Tick(clock)], limit_train_batches=2, limit_val_batches=2,
                             num_sanity_val_steps=0)  # fmt: skip
     trainer.fit(model, datamodule=RandomImages())

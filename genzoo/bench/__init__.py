@@ -5,7 +5,7 @@ For each (model, seed) the benchmark
 1. trains through ``genzoo fit`` itself (a subprocess running ``genzoo.cli``), so the numbers are the
    ones a user gets, under the same budget: a number of epochs and/or a wall-clock limit per run
    (Lightning's ``max_time``), into ``<out>/runs/<model>/seed<seed>/``;
-2. reads training speed from the run's metrics.csv (``throughput/*``, logged by ThroughputMonitor)
+2. reads training speed from the run's metrics.csv (``throughput/*``, logged by EpochThroughput)
    and the fit's wall time;
 3. evaluates the last checkpoint with ``genzoo.metrics.evaluation.Evaluator`` (one for the whole
    benchmark, so reference features are computed once);

@@ -25,7 +25,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException, SI
 
 from genzoo import runs
 from genzoo.atomic import failed_write
-from genzoo.callbacks import ThroughputMonitor
+from genzoo.callbacks import EpochThroughput
 from genzoo.checkpointing import DEFAULT_EVERY_MINUTES, LastCheckpoint, RunStopped, SignalStop, report_stop
 from genzoo.checks import (
     DATA_RANGES,
@@ -234,8 +234,8 @@ class GenzooCLI(LightningCLI):
         ):
             # Redrawing the bar after every batch costs small models measurable speed.
             callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_BAR_REFRESH))
-        if not any(isinstance(c, ThroughputMonitor) for c in callbacks):
-            callbacks.append(ThroughputMonitor())
+        if not any(isinstance(c, EpochThroughput) for c in callbacks):
+            callbacks.append(EpochThroughput())
         if trainer_cfg.get("enable_checkpointing") is not False and not any(
             isinstance(c, Checkpoint) for c in callbacks
         ):

@@ -151,6 +151,8 @@ class AAE(GenerativeModule):
             return z
         if y is None:
             raise GenzooError("the supervised AAE decodes a code together with its label; pass the labels y")
+        if not self.training:  # training data were checked whole, once, in setup
+            self.check_labelled(y)
         onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype) if y.dim() == 1 else y.to(z.dtype)
         return torch.cat([z, onehot], dim=1)  # (B, D + K)
 
@@ -170,7 +172,27 @@ class AAE(GenerativeModule):
     def _judged_labels(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
             raise GenzooError("the AAE with label_prior judges codes together with their labels; pass y")
+        if not self.training:
+            self.check_labelled(y)
         return y
+
+    def check_labelled(self, y: torch.Tensor, what: str = "images") -> None:
+        """The supervised and label-prior AAE need the label of every image: unknown ones (-1, or a -1 in an
+        attribute vector) are refused in one line, which says how to train on the labelled images only."""
+        flag = "supervised" if self.supervised else "label_prior" if self.label_prior else None
+        unknown = 0 if flag is None else int(((y < 0) if y.dim() == 1 else (y < 0).any(1)).sum())
+        if unknown:
+            raise GenzooError(
+                f"--model.{flag} needs the label of every image, but {unknown:,} of the {len(y):,} {what} have none; "
+                "pass --data.labelled_only true to use the labelled images only"
+            )
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        splits = getattr(getattr(self.trainer, "datamodule", None), "splits", None) or {}
+        for split in ("train", "val") if stage == "fit" else ():
+            if split in splits:  # before the first step: the whole split, with a count
+                self.check_labelled(splits[split].labels, f"{split} images")
 
     # ----- training ----------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
