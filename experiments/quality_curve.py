@@ -43,7 +43,7 @@ def without_averages(ckpt: Path) -> Path:
     """A copy of the checkpoint whose moving averages are replaced by the live weights (an ablation)."""
     import torch
 
-    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
     state = checkpoint["state_dict"]
     for key in [k for k in state if k.startswith("ema.")]:
         state[key] = state[key[len("ema.") :]].clone()

@@ -136,7 +136,7 @@ def main() -> None:
             quality = next(iter(result["sample_quality"].values()))
             import torch  # after the training subprocess: the parent stays light while it runs
 
-            epochs = torch.load(ckpt, map_location="cpu", weights_only=False)["epoch"] + 1
+            epochs = torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"] + 1
             row = {
                 "model": name, "seed": seed, "epochs": epochs,
                 "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
