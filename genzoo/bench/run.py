@@ -17,7 +17,7 @@ from genzoo.bench.report import write_reports
 from genzoo.bench.spec import BenchSpec, fit_arguments, resolve_models
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluation import Evaluator
-from genzoo.runs import LAST_CHECKPOINT, RESUME, read_metrics_csv
+from genzoo.runs import LAST_CHECKPOINT, RESUME, data_from_run, read_metrics_csv
 
 LOG_TAIL_LINES = 25
 
@@ -111,10 +111,12 @@ class Benchmark:
         if self._evaluator is None:
             self._evaluator = Evaluator(self.spec.eval)
         run_dir = self.out / train["run_dir"]
+        checkpoint = self.out / train["checkpoint"]
+        # The data as the run trained on it (its config.yaml holds the recipe's size and crop, which the
+        # dataset's defaults need not match); the suite's name and root only if the run recorded none.
+        data, root = (None, None) if data_from_run(checkpoint) else (self.spec.data, self.spec.data_args.get("root"))
         start = time.perf_counter()
-        result = self._evaluator.evaluate(
-            self.out / train["checkpoint"], self.spec.data, self.spec.data_args.get("root"), run_dir / "samples.png"
-        )
+        result = self._evaluator.evaluate(checkpoint, data, root, run_dir / "samples.png")
         result["seconds"]["total"] = round(time.perf_counter() - start, 2)
         return result
 

@@ -87,12 +87,20 @@ def recipe_patterns(spec: BenchSpec) -> list[str]:
     return [spec.recipe] if isinstance(spec.recipe, str) else list(spec.recipe)
 
 
+#: the checkout genzoo runs from, whose experiments/recipes/ a relative recipe pattern also names
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
 def recipe_of(spec: BenchSpec, model: str) -> Path | None:
-    """The recipe a run of ``model`` starts from: the first of the patterns that names a file (None: none)."""
+    """The recipe a run of ``model`` starts from: the first of the patterns that names a file (None: none).
+
+    A relative pattern is looked up in the working folder, then in the checkout, so that a benchmark
+    started from another folder trains the same recipes as one started from the checkout."""
     for pattern in recipe_patterns(spec):
         recipe = Path(pattern.format(data=spec.data, model=model))
-        if recipe.is_file():
-            return recipe
+        for candidate in (recipe, CHECKOUT / recipe) if not recipe.is_absolute() else (recipe,):
+            if candidate.is_file():
+                return candidate
     return None
 
 

@@ -121,6 +121,9 @@ def bench_command(argv: list[str]) -> int:
     values = {k: v for k, v in suite.items() if k in spec_fields and k != "eval"}
     if isinstance(values.get("models"), str):
         values["models"] = name_list(values["models"])
+    for key in ("max_epochs", "max_time_s"):
+        if values.get(key) == 0:
+            values[key] = None  # 0 is "no limit" in a suite as on the command line, not a budget of nothing
     for key, flag in (("models", args.models), ("data", args.data), ("seeds", args.seeds)):
         if flag is not None:
             values[key] = flag
