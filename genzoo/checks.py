@@ -213,12 +213,7 @@ def check_output_file(path: Path, flag: str = "--out", suffixes: Iterable[str] |
             raise GenzooError(f"{flag} {path}: cannot create folder {folder} ({err.strerror})") from None
     if not folder.is_dir():
         raise GenzooError(f"{flag} {path}: {folder} is not a folder")
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".tmp-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise GenzooError(f"{flag} {path}: cannot write in {folder} ({err.strerror})") from None
+    check_writable(folder, f"{flag} {path}")
 
 
 def check_output_folder(path: Path, flag: str = "--out") -> None:
@@ -231,12 +226,18 @@ def check_output_folder(path: Path, flag: str = "--out") -> None:
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir():
         raise GenzooError(f"{flag} {path}: {existing} is a file, so no folder can be made under it")
+    check_writable(existing, f"{flag} {path}")
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Refuse a folder that does not take a new file, tried for real (a file made and removed at once):
+    write permission bits say nothing about /proc or a read-only mount. ``what`` starts the message."""
     try:
-        fd, probe = tempfile.mkstemp(dir=existing, prefix=".tmp-probe-")
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".tmp-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise GenzooError(f"{flag} {path}: cannot write in {existing} ({err.strerror})") from None
+        raise GenzooError(f"{what}: cannot write in {folder} ({err.strerror})") from None
 
 
 #: what an ``--out`` of images may be: a .png grid or an .npz of uint8 arrays (sample and the latent commands)

@@ -112,12 +112,16 @@ def evaluate_command(argv: list[str]) -> int:
         args.data_root = args.data_root or args.old_data_root
     if not args.ckpt.exists():
         raise GenzooError(f"checkpoint {args.ckpt} does not exist; give the path of a .ckpt file from a run folder")
+    # The outputs first (before the checkpoint is read, and before minutes of computing), then the checkpoint.
+    if args.out is not None:
+        check_output_file(args.out, "--out")
+    if args.samples_png is not None:
+        check_output_file(args.samples_png, "--samples-png", (".png",))
     read_saved(args.ckpt)  # refused at once, not after the evaluator's imports (which read it again)
     args.ckpt = weights_file(args.ckpt)  # an exported folder: its model.safetensors is what is measured
     out = args.out or args.ckpt.with_suffix(".eval.json")
-    check_output_file(out, "--out")  # before minutes of computing, not after
-    if args.samples_png is not None:
-        check_output_file(args.samples_png, "--samples-png", (".png",))
+    if args.out is None:
+        check_output_file(out, "--out")
     settings = eval_settings(args)
 
     from genzoo.metrics.evaluation import Evaluator
