@@ -95,7 +95,9 @@ def _decode_chunk(job: tuple[list[str], DecodeSpec]) -> tuple[np.ndarray, list[t
         try:
             out[i] = decode_image(path, spec)
         except Exception as err:  # PIL raises many types (OSError, SyntaxError, ValueError, DecompressionBomb...)
-            errors.append((i, f"{type(err).__name__}: {err}".splitlines()[0][:200]))
+            # PIL names the file in its message; the report names it already
+            reason = str(err).replace(f" '{path}'", "").replace(path, "the file")
+            errors.append((i, f"{type(err).__name__}: {reason}".splitlines()[0][:200]))
     return out, errors
 
 
