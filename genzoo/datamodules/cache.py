@@ -166,9 +166,15 @@ class ImageCache:
         import fcntl
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / f"{self.name}.lock", "a") as handle:
+        path = self.folder / f"{self.name}.lock"
+        with open(path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or when the process dies
-            yield
+            try:
+                yield
+            finally:
+                # Nothing left behind. A process still waiting on the removed file finds the cache built;
+                # after a failed build, two later builders may both build: each writes atomically.
+                path.unlink(missing_ok=True)
 
     def ensure(
         self, files: Sequence[Path], names: Sequence[str], spec: DecodeSpec, bad_images: BadImages, workers: int
