@@ -329,9 +329,11 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
         except BaseException:
             runs.discard_failed_run()
             raise
+        close_process_group()
     except MisconfigurationException as err:
         raise GenzooError(explain_misconfiguration(str(err))) from None
     except RunStopped as stopped:
+        close_process_group()  # every rank stopped at the same batch
         report_stop(stopped)
         raise SystemExit(stopped.code) from None
     except SIGTERMException:  # Lightning's own handler caught SIGTERM before training began (exits 0 itself)
@@ -370,3 +372,19 @@ def explain_misconfiguration(message: str) -> str:
             f"give --trainer.max_epochs above {done} to train it further"
         )
     return " ".join(message.split())
+
+
+def close_process_group() -> None:
+    """End the DDP process group together, on every rank, before the interpreter exits.
+
+    Lightning leaves it open after the run. A rank that exits with its gloo connections still open can take
+    its peer down: the peer's background threads fail on the closed sockets while the interpreter shuts
+    down, where C++ can only abort. After a barrier, no rank has work in flight; then each closes its side.
+    Only after a run that every rank finished (or stopped at the same batch): a rank that failed alone
+    would leave the others waiting at the barrier.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
