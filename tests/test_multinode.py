@@ -124,3 +124,30 @@ def test_sigterm_under_ddp_stops_every_rank_and_resumes_to_identical_weights(lau
     reference = final_weights(launched["devices"][0])
     for key, value in final_weights(root).items():
         assert torch.equal(value, reference[key]), f"resumed DDP run: {key} differs from the uninterrupted one"
+
+
+BUILD_CACHE = """
+import sys
+from genzoo.registry import DATAMODULES
+data = DATAMODULES.get("folder")(root=sys.argv[1], cache_dir=sys.argv[2], size=32, decode_workers=1)
+data.prepare_data()
+data.setup("fit")
+print("images", len(data.splits["train"]) + len(data.splits["val"]) + len(data.splits["test"]))
+"""
+
+
+def test_nodes_sharing_a_cache_folder_build_it_once(tmp_path):
+    """Two nodes' data preparation (local rank 0 of each) started together on one shared cache folder: one
+    decodes, the other waits for it and maps the result; nothing else is left beside the cache."""
+    from face_data import make_anime_png
+
+    images = make_anime_png(tmp_path / "anime", n=1500) / "data"  # decoding takes seconds: the two overlap
+    cache = tmp_path / "shared_cache"
+    jobs = {node: ([sys.executable, "-c", BUILD_CACHE, str(images), str(cache)], clean_env()) for node in (0, 1)}
+    results = run_all(jobs, parallel=2, timeout=TIMEOUT)
+    for result in results.values():
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "images 1500" in result.stdout
+    decoded = [r for r in results.values() if "decoding 1,500 images" in r.stdout + r.stderr]
+    assert len(decoded) == 1, [r.stderr[-500:] for r in results.values()]
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".npy"]
