@@ -63,3 +63,15 @@ def test_a_read_only_run_folder_is_one_line(trained: Path, tmp_path: Path) -> No
         assert_one_line_error(result, "cannot use the run folder")
     finally:
         folder.chmod(0o755)
+
+
+def test_a_node_without_the_others_address_stops_at_once(tmp_path: Path) -> None:
+    """Without MASTER_ADDR/MASTER_PORT/NODE_RANK (nor torchrun or srun), a multi-node run would wait 30 minutes
+    for nodes it cannot find; it stops in one line instead, and writes nothing."""
+    from launch import clean_env
+
+    root = tmp_path / "r"
+    result = run_cli("fit", "--model", "ae", "--trainer.num_nodes", "2", "--trainer.default_root_dir", str(root),
+                     env=clean_env(), timeout=60)  # fmt: skip
+    assert_one_line_error(result, "--trainer.num_nodes 2", "MASTER_ADDR, MASTER_PORT, NODE_RANK not set")
+    assert not root.exists()
