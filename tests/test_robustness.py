@@ -258,6 +258,7 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     full = start_fit(whole)
@@ -284,6 +285,7 @@ def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_interrupted_and_exits_130(tmp_path):
     # 50 epochs, so that the interrupt lands mid-run however late a loaded machine delivers it. The child
     # gets SIGINT's default handling back: a shell that starts a suite in the background (`make test &`)
@@ -377,3 +379,21 @@ def test_cli_reference_lists_every_command():
     reference = (REPO / "docs" / "cli.md").read_text()
     missing = [c for c in COMMANDS.names() if f"genzoo {c}" not in reference and f"| `{c}`" not in reference]
     assert not missing, f"docs/cli.md does not document: {missing}"
+
+
+def test_divergence_noted_before_other_terms_were_logged_is_not_forgotten():
+    """A step that logs another set of terms (R1 every few batches) must not wipe the notes of earlier steps."""
+    from types import SimpleNamespace
+
+    from tiny import build_model
+
+    from genzoo.errors import GenzooError
+
+    model = build_model("ae")
+    model._trainer = SimpleNamespace(log_every_n_steps=100, checkpoint_callback=None, global_step=3)
+    nan, one = torch.tensor(float("nan")), torch.tensor(1.0)
+    model.log_train(1, loss=nan, kl=one)  # no check on this batch (not a logging step)
+    model.log_train(2, loss=one, kl=one, r1=one)
+    model.log_train(3, loss=one, kl=one)
+    with pytest.raises(GenzooError, match="loss term 'loss' became non-finite"):
+        model.check_finite()

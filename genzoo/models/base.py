@@ -61,6 +61,8 @@ class GenerativeModule(pl.LightningModule):
         self.backbone = build_backbone(backbone, hidden_dims or self.default_widths.get(backbone))
         self.ema_decay = 0.0
         self.ema = nn.ModuleDict()  # name of a network -> its moving average (see ``track_average``)
+        # logged loss terms -> whether each was finite at every training step that logged them (``log_train``)
+        self._finite: dict[tuple[str, ...], torch.Tensor] = {}
 
     # ----- the shared API ---------------------------------------------------------------------
     # ``y`` is the condition (labels) of conditional models (CVAE, supervised AAE); others ignore it.
@@ -225,22 +227,22 @@ class GenerativeModule(pl.LightningModule):
         the last good checkpoint with NaN weights.
         """
         finite = torch.isfinite(torch.stack([v.detach().float() for v in values.values()]))
-        if self._finite is None or self._finite[0] != list(values):
-            self._finite = (list(values), finite)
-        else:
-            self._finite = (self._finite[0], self._finite[1] & finite)
+        # Notes per set of logged terms: a step that logs other terms (an R1 step every few batches) keeps
+        # its own note, instead of wiping the notes of the usual steps since the last check.
+        names = tuple(values)
+        seen = self._finite.get(names)
+        self._finite[names] = finite if seen is None else seen & finite
         every = self.trainer.log_every_n_steps if self._trainer is not None else 1
         if batch_idx % max(1, every) == 0:
             self.check_finite()
             self.log_dict({f"train/{k}": v.detach() for k, v in values.items()}, on_step=True, on_epoch=False)
 
-    _finite: tuple[list[str], torch.Tensor] | None = None
-
     def check_finite(self) -> None:
         """Stop the run with one line if a loss term has been NaN or infinite since the last check."""
-        if self._finite is None or bool(self._finite[1].all()):
+        bad = [(names, finite) for names, finite in self._finite.items() if not bool(finite.all())]
+        if not bad:
             return
-        names, finite = self._finite
+        names, finite = bad[0]
         term = names[int((~finite).nonzero()[0])]
         callback = self.trainer.checkpoint_callback
         last = Path(callback.dirpath) / "last.ckpt" if callback is not None and callback.dirpath else None
