@@ -69,7 +69,16 @@ class SignalStop(pl.Callback):
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._record)
 
-    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+    # Put the previous handlers back as soon as training ends, however it ends (then Lightning puts back its
+    # own originals): a handler that only records would make this process ignore SIGTERM from then on, and
+    # so would every process it forks later (a pool of decoding workers could then never be terminated).
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._restore()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous = {}

@@ -131,3 +131,19 @@ def test_one_run_per_folder_and_no_stuck_lock(tmp_path):
         holder.communicate()
     again = fit(tmp_path, "--ckpt_path", "last")
     assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_signal_handlers_are_put_back_after_training(tmp_path):
+    """In a Python session (a notebook, a test) that trains in-process, SIGTERM must work again afterwards,
+    whether the run finished or was stopped: a handler left behind would make the session, and every process
+    it forks later (a pool of decoding workers), ignore SIGTERM."""
+    from genzoo.cli.main import main
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGUSR1)
+    args = [a for a in RUN if a not in ("--trainer.max_epochs", "2")] + ["--trainer.max_epochs", "1"]
+    assert main([*args, "--trainer.default_root_dir", str(tmp_path / "a")]) == 0
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGUSR1)) == before
+    with pytest.raises(SystemExit) as stopped:
+        main([*args, "--trainer.default_root_dir", str(tmp_path / "b"), *send_signal(1)])
+    assert stopped.value.code == 143
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGUSR1)) == before
