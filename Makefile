@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-app lint bench bench-peers labs labs-fast clean
+.PHONY: install demo test test-fast test-app lint bench bench-peers labs labs-fast clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,14 @@ demo: $(STAMP)
 	$(BIN)/genzoo fit --config experiments/recipes/mnist/vae.yaml --trainer.default_root_dir runs/demo
 	$(BIN)/python experiments/demo_images.py runs/demo/vae-mnist
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+# Two tiers (the `slow` marker, tests/conftest.py): test-fast runs every test that starts no genzoo process,
+# runs no DDP and trains for seconds at most (under a minute on 2 cores); test runs the whole suite, the fast
+# tier first, so that a broken fast test fails within a minute, then the slow tier (about 15 minutes).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" tests
+
+test: test-fast
+	$(BIN)/python -m pytest -q -m slow tests
 
 # The web explorer's tests: gradio (the genzoo[app] extra) and a real headless Chromium (Debian's package;
 # playwright drives it, so no browser is downloaded). `make test` skips these tests where they are missing.

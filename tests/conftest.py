@@ -1,4 +1,12 @@
-"""Shared fixtures: the CLI as a subprocess, tiny trained checkpoints, a private copy of MNIST."""
+"""Shared fixtures: the CLI as a subprocess, tiny trained checkpoints, a private copy of MNIST; and the two
+tiers of the suite.
+
+The ``slow`` tier is every test that starts a real ``genzoo`` process (a training run or a refusal: each
+process imports torch and Lightning anew), runs DDP, or trains for minutes; ``make test-fast`` runs the rest
+(``pytest -m "not slow"``, under a minute on two cores). A test is slow when its module is in
+``SLOW_MODULES``, when it uses a fixture in ``SLOW_FIXTURES``, or when it carries ``@pytest.mark.slow``
+itself (the tests of the other modules).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,28 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_MNIST = REPO / "data" / "mnist"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+#: modules all of whose tests are slow, with the reason
+SLOW_MODULES = (
+    "test_ddp",  # two-process DDP runs of every model
+    "test_multinode",  # torchrun, Slurm's environment and signals under DDP
+    "test_preemption",  # signals sent to training processes, then resumed runs
+    "test_run_folders",  # every test runs genzoo fit, validate or test as a process
+    "test_export",  # every test reads the folder that a genzoo export process writes
+    "test_training",  # every model trains three epochs on 1,024 digits
+)
+#: fixtures that train models: every test that uses one is slow
+SLOW_FIXTURES = (
+    "trained_vae",  # genzoo fit as a process
+    "tiny_checkpoints",  # every model it is asked for trains 20 batches
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES or set(SLOW_FIXTURES) & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
 
 # Flags that make a CLI run take seconds: a handful of batches everywhere.
 TINY_RUN = [

@@ -30,6 +30,7 @@ def classes_and_loose_images(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # decodes a folder, then trains through the CLI
 @pytest.mark.parametrize("flag", FLAGS)
 def test_unknown_labels_are_refused_then_the_labelled_part_trains(flag, tmp_path, capsys, monkeypatch) -> None:
     data = classes_and_loose_images(tmp_path / "images")

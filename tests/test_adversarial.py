@@ -76,6 +76,7 @@ class Watch(pl.Callback):
             self.measure(pl_module)
 
 
+@pytest.mark.slow  # STEPS training steps for each model
 @pytest.mark.parametrize("name", MULTI_PHASE)
 def test_overfits_a_tiny_batch_and_discriminators_learn(name, digits):
     pl.seed_everything(0, verbose=False)
@@ -105,6 +106,7 @@ def test_overfits_a_tiny_batch_and_discriminators_learn(name, digits):
         assert end["recon"] < 0.8 * start["recon"], f"{name}: reconstruction MSE {start['recon']} -> {end['recon']}"
 
 
+@pytest.mark.slow  # trains until the label matters
 def test_supervised_aae_uses_its_label(digits):
     pl.seed_everything(0, verbose=False)
     x, y = digits
@@ -148,6 +150,7 @@ def test_two_d_priors_need_an_even_latent_dim_and_names_are_checked():
         AAE(latent_dim=5, prior="swiss_roll")
 
 
+@pytest.mark.slow  # trains until the codes match the prior
 def test_aae_codes_follow_the_mixture_prior(digits):
     """After the regularization phase has had some steps, D can no longer tell codes from prior samples
     as well as it could at first, and the codes sit on the prior's scale."""
@@ -173,6 +176,7 @@ def test_mixture_of_labels_draws_from_each_labels_petal():
         mixture_of_labels(labels, 3)
 
 
+@pytest.mark.slow  # 1,500 training steps
 def test_label_prior_puts_each_digit_on_its_own_petal():
     """The paper's Figure 4: with the labels shown to D, the codes of digit k move to petal k (by chance,
     a tenth of them would be on their own petal). The move across petals takes some 1,000 steps of
@@ -213,6 +217,7 @@ def test_figures_in_the_run_folder(name, digits, tmp_path):
     assert expected <= written, written
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_cli_aae_2d_writes_latent_scatter_and_manifold(tmp_path):
     result = run_cli(
         "fit", "--model", "aae", "--model.latent_dim", "2", "--model.prior", "mixture",
@@ -225,6 +230,7 @@ def test_cli_aae_2d_writes_latent_scatter_and_manifold(tmp_path):
         assert (images / f"epoch000_{name}.png").is_file(), name
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_cli_rejects_a_2d_prior_with_an_odd_latent_dim(tmp_path):
     result = run_cli(
         "fit", "--model", "aae", "--model.latent_dim", "3", "--model.prior", "swiss_roll", *TINY_RUN,

@@ -74,6 +74,7 @@ class History(pl.Callback):
         self.accuracy.append(hits.float().mean().item())
 
 
+@pytest.mark.slow  # trains until the loss falls, for each model
 @pytest.mark.parametrize("name", ["alae", "style_alae"])
 def test_learns_on_a_tiny_batch(name: str, digits: torch.Tensor) -> None:
     torch.manual_seed(0)
@@ -116,6 +117,7 @@ class GradientRecorder(pl.Callback):
             optimizer.register_step_pre_hook(hook)
 
 
+@pytest.mark.slow  # trains every phase of each model
 @pytest.mark.parametrize("name", ["alae", "style_alae"])
 def test_each_phase_trains_only_its_networks(name: str, digits: torch.Tensor) -> None:
     recorder = GradientRecorder()
@@ -203,6 +205,7 @@ def test_bad_arguments_raise_one_line_errors() -> None:
         ALAE(mapping_layers=0)
 
 
+@pytest.mark.slow  # starts genzoo processes
 @pytest.mark.parametrize("name", ["alae", "style_alae"])
 def test_cli_recipe_trains_and_writes_images(name: str, tmp_path: Path) -> None:
     """The MNIST recipe, as a user runs it, for two batches; then sample from its checkpoint."""

@@ -47,6 +47,7 @@ def finished(tmp_path_factory) -> tuple[Path, Path]:
     return suite, out
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_bench_writes_every_report(finished) -> None:
     _, out = finished
     for name in ("results.csv", "results.json", "table.md", "bench.json"):
@@ -69,6 +70,7 @@ def test_bench_writes_every_report(finished) -> None:
     assert (out / record["train"]["run_dir"] / "samples.png").is_file()
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_bench_resumes_instead_of_starting_over(finished) -> None:
     suite, out = finished
     records = out / "records"
@@ -85,11 +87,13 @@ def test_bench_resumes_instead_of_starting_over(finished) -> None:
     assert vae_train.stat().st_mtime == trained_at and (records / "vae-seed0.json").is_file()
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_bench_refuses_to_mix_protocols(finished) -> None:
     suite, out = finished
     assert main(["bench", "--suite", str(suite), "--out", str(out), "--num-samples", "100"]) == 2
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_bench_report_only_rewrites_the_table(finished) -> None:
     suite, out = finished
     (out / "table.md").unlink()
@@ -97,6 +101,7 @@ def test_bench_report_only_rewrites_the_table(finished) -> None:
     assert "| vae | 1 |" in (out / "table.md").read_text()
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_failed_run_is_recorded_not_fatal(tmp_path) -> None:
     from genzoo.bench import Benchmark
 
@@ -180,6 +185,7 @@ def test_suite_model_args_for_all_go_to_the_models_that_take_them() -> None:
     assert model_arguments(spec, "style_alae") == {"latent_dim": 4}  # StyleALAE has no backbone argument
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_interrupted_pair_continues_from_its_checkpoint(tmp_path) -> None:
     """A (model, seed) whose fit was killed after an epoch resumes from last.ckpt instead of starting over."""
     from genzoo.bench import Benchmark

@@ -12,6 +12,7 @@ from conftest import REPO, TINY_RUN, assert_one_line_error, run_cli
 from genzoo.cli import main, rewrite_arguments
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_list_shows_registries():
     result = run_cli("list")
     assert result.returncode == 0, result.stderr
@@ -19,6 +20,7 @@ def test_list_shows_registries():
         assert name in result.stdout
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_fit_defaults_to_mnist_and_fills_a_run_folder(tmp_path):
     result = run_cli("fit", "--model", "ae", *TINY_RUN, "--trainer.default_root_dir", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -41,6 +43,7 @@ def test_fit_defaults_to_mnist_and_fills_a_run_folder(tmp_path):
     assert (tmp_path / "ae-mnist" / "version_1" / "config.yaml").is_file()
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_recipe_with_overrides_and_tensorboard_logger(tmp_path):
     result = run_cli(
         "fit", "--config", str(REPO / "experiments/recipes/mnist/vae.yaml"), *TINY_RUN,
@@ -60,6 +63,7 @@ def test_recipe_with_overrides_and_tensorboard_logger(tmp_path):
     assert list((tmp_path / "vae-mnist" / "version_1").glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_wandb_logger_runs_offline_without_an_account(tmp_path):
     env = {"WANDB_MODE": "", "HOME": str(tmp_path)}  # no account, no netrc
     result = run_cli("fit", "--model", "ae", *TINY_RUN, "--trainer.logger", "wandb", "--test_after_fit", "false",
@@ -118,10 +122,12 @@ def test_bad_input_in_process(args, fragments, capsys):
         assert fragment in lines[0]
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_unknown_model_from_a_real_shell():
     assert_one_line_error(run_cli("fit", "--model", "vea"), "unknown model 'vea'")
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_unreadable_checkpoint(tmp_path):
     bogus = tmp_path / "bogus.ckpt"
     bogus.write_text("not a checkpoint")
@@ -131,6 +137,7 @@ def test_unreadable_checkpoint(tmp_path):
     assert out.read_bytes() == b"precious", "an existing output was touched by a failed run"
 
 
+@pytest.mark.slow  # starts genzoo processes
 @pytest.mark.parametrize(("model", "threshold"), [("ae", 0.02), ("vae", 0.03)])
 def test_one_epoch_of_the_defaults_reaches_the_promised_test_mse(model, threshold, tmp_path):
     """`genzoo fit --model ae|vae --data mnist --trainer.max_epochs 1` with every other setting at its

@@ -278,6 +278,7 @@ def not_run(doc: DocCommand) -> str | None:
     return next((why for words, why in NOT_RUN.items() if words in text), None)
 
 
+@pytest.mark.slow  # runs every command the docs show, trainings included
 @pytest.mark.parametrize("doc", [c for c in COMMANDS_SHOWN if not c.synopsis], ids=lambda c: c.places[0])
 def test_command_shown_runs(
     doc: DocCommand, workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture

@@ -114,6 +114,7 @@ def celeba_cvae(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "data", ckpt
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_edit_cli_celeba_cvae(
     celeba_cvae: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,7 @@ def test_anime_cpu_gan_and_aegan_are_the_controlled_comparison() -> None:
     assert shared.items() <= aegan["model"]["init_args"].items()
 
 
+@pytest.mark.slow  # builds and trains every face recipe's networks
 @pytest.mark.parametrize("recipe", RECIPES, ids=[f"{p.parent.name}/{p.stem}" for p in RECIPES])
 def test_face_recipe_trains(
     recipe: Path, face_roots: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -58,6 +59,7 @@ def test_face_recipe_trains(
 GPU_RECIPES = sorted(RECIPE_ROOT.glob("*/*_gpu.yaml"))
 
 
+@pytest.mark.slow  # GPU-sized networks run on the CPU
 @pytest.mark.parametrize("recipe", GPU_RECIPES, ids=[f"{p.parent.name}/{p.stem}" for p in GPU_RECIPES])
 def test_gpu_recipe_runs_its_code_path_on_cpu(
     recipe: Path, face_roots: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,6 +80,7 @@ def test_gpu_recipe_runs_its_code_path_on_cpu(
 GPU_SUITES = sorted((RECIPE_ROOT.parent / "suites").glob("*_gpu.yaml"))
 
 
+@pytest.mark.slow  # builds every model of every GPU suite
 @pytest.mark.parametrize("suite", GPU_SUITES, ids=[p.stem for p in GPU_SUITES])
 def test_gpu_suite_runs_of_every_model_build_on_cpu(
     suite: Path, face_roots: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

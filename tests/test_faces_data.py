@@ -193,6 +193,7 @@ def test_celeba_file_problems_one_line(tmp_path: Path, damage: str, fragment: st
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_cli_missing_and_corrupt_files_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,6 +262,7 @@ CELEBA_SAMPLE = SHARED_DATA / "celeba_sample"
 ANIME_SAMPLE = SHARED_DATA / "anime_sample" / "images"
 
 
+@pytest.mark.slow  # decodes the real CelebA sample
 @pytest.mark.skipif(not CELEBA_SAMPLE.is_dir(), reason="../shared/data/celeba_sample is not present")
 def test_real_celeba_sample_partial_attributes(tmp_path: Path) -> None:
     """Real files, real annotation formats (CRLF, 645 attribute rows, 202,599 partition rows): a subset of

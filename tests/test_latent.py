@@ -147,6 +147,7 @@ def test_two_d_model_plane_and_scatter(tiny_checkpoints, tmp_path: Path, capsys,
     assert result.returncode == 0 and "top two principal components" in result.stdout
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_commands_as_a_user_runs_them(tiny_checkpoints, tmp_path: Path) -> None:
     """Real processes, PNG outputs: one command per model family, and a failure without a traceback."""
     runs = [
@@ -199,6 +200,7 @@ def test_bad_input_is_one_line(tiny_checkpoints, tmp_path: Path, capsys, monkeyp
 
 
 # ----- the training callback ---------------------------------------------------------------------------
+@pytest.mark.slow  # three epochs of training with pictures
 @pytest.mark.parametrize("name", ["vae", "gan"])
 def test_callback_sends_pictures_to_the_run_folder_and_logger(name: str, tmp_path: Path) -> None:
     import warnings

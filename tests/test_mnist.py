@@ -57,6 +57,7 @@ def test_corrupt_file_stops_with_clear_error(mnist_copy):
         load_mnist_arrays(mnist_copy / "mnist", "train", download=False)
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_cli_corrupt_file_exit_2_and_nothing_written(mnist_copy, tmp_path):
     bad = mnist_copy / "mnist" / "t10k-images-idx3-ubyte.gz"
     bad.write_bytes(b"garbage")

@@ -101,6 +101,7 @@ def test_channels_last_trains_to_the_same_losses(tmp_path):
     assert torch.allclose(torch.tensor(nhwc), torch.tensor(plain), rtol=1e-4), (plain, nhwc)
 
 
+@pytest.mark.slow  # torch.compile takes most of a minute on a CPU
 def test_compile_trains_to_the_same_losses(tmp_path):
     plain = train_losses(tmp_path)
     compiled = train_losses(tmp_path, CompileNetworks())

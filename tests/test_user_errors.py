@@ -33,6 +33,7 @@ def accelerator_available(name: str) -> bool:
     return AcceleratorRegistry[name]["accelerator"].is_available()
 
 
+@pytest.mark.slow  # starts genzoo processes
 @pytest.mark.parametrize("name", ["tpu", "mps"])
 def test_missing_accelerator_is_refused_before_any_work(name, tmp_path) -> None:
     if accelerator_available(name):
@@ -45,6 +46,7 @@ def test_missing_accelerator_is_refused_before_any_work(name, tmp_path) -> None:
 
 
 # ----- bench --out that cannot be a folder ----------------------------------------------------------------
+@pytest.mark.slow  # starts genzoo processes
 @pytest.mark.parametrize("under", ["", "sub"])
 def test_bench_out_on_a_file_is_refused(under, tmp_path) -> None:
     existing = tmp_path / "notes.txt"
@@ -73,6 +75,7 @@ def folder_flags(root, size: int = 32) -> list[str]:
             "--data.size", str(size), "--trainer.default_root_dir", str(root / "runs")]  # fmt: skip
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_image_size_the_backbone_cannot_take_is_refused_before_decoding(tmp_path) -> None:
     make_anime_png(tmp_path, 20)
     result = run_cli("fit", "--model", "ae", "--model.backbone", "conv", *folder_flags(tmp_path, size=31))
@@ -80,6 +83,7 @@ def test_image_size_the_backbone_cannot_take_is_refused_before_decoding(tmp_path
     assert files_under(tmp_path / "cache") == [] and files_under(tmp_path / "runs") == []
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_corrupt_images_are_named_and_counted(tmp_path) -> None:
     make_anime_png(tmp_path, 40)
     broken = sorted((tmp_path / "data").glob("*.png"))[:7]
@@ -109,6 +113,7 @@ def run_with_file_limit(limit: int, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_full_disk_while_writing_a_checkpoint_keeps_the_last_one(tmp_path) -> None:
     fit = [
         "fit",
