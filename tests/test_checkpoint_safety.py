@@ -1,4 +1,4 @@
-"""Issue 21, item 1: no file a user is handed runs code when genzoo opens it.
+"""No file a user is handed runs code when genzoo opens it.
 
 A checkpoint whose pickle holds a payload (an object whose ``__reduce__`` calls ``os.system``, which writes a
 marker file) is given to every command that takes a checkpoint, each a real ``genzoo`` process: the payload
@@ -145,6 +145,7 @@ def check_refused(name: str, result: subprocess.CompletedProcess, marker: Path, 
 SUBPROCESS = [name for name in CHECKPOINT_COMMANDS if name != "resume"]
 
 
+@pytest.mark.slow  # starts genzoo processes
 @pytest.mark.parametrize("name", SUBPROCESS)
 def test_payload_never_runs(name: str, payload, commands, processes) -> None:
     """A payload given to any command that opens a checkpoint is refused before it runs."""

@@ -133,6 +133,7 @@ def mnist_classifier(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
     return clf.eval()
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_conditional_mnist_samples_show_requested_digit(tmp_path: Path) -> None:
     # A 2-d code leaves the class to the condition, so a short run already uses it (about 80% after 200 batches).
     fit = run_cli(
@@ -222,11 +223,12 @@ def test_cvae_bad_options() -> None:
         CVAE(prior="gaussian")
 
 
-def test_old_cvae_checkpoints_load_as_they_were(tmp_path: Path) -> None:
-    """A checkpoint written before the prior option loads as the plain CVAE (N(0, I) prior)."""
+def test_a_checkpoint_without_the_prior_arguments_loads_as_the_plain_cvae(tmp_path: Path) -> None:
+    """Hyper-parameters without the prior's arguments (``hparams_before_added``) describe the plain CVAE:
+    it loads with the N(0, I) prior and samples what the saved model sampled."""
     torch.manual_seed(0)
-    old = CVAE(latent_dim=4, hidden_dims=[32], prior="standard")  # the CVAE as it was
-    path = save_trained(old, torch.rand(8, 1, 28, 28), torch.arange(8), tmp_path / "old.ckpt")
+    plain = CVAE(latent_dim=4, hidden_dims=[32], prior="standard")
+    path = save_trained(plain, torch.rand(8, 1, 28, 28), torch.arange(8), tmp_path / "plain.ckpt")
     checkpoint = torch.load(path, weights_only=False)
     for key in CVAE.hparams_before_added:
         del checkpoint["hyper_parameters"][key]
@@ -234,6 +236,6 @@ def test_old_cvae_checkpoints_load_as_they_were(tmp_path: Path) -> None:
     loaded = load_model(path)
     assert loaded.prior == "standard"
     y = torch.arange(5)
-    old.eval()
+    plain.eval()
     same = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    assert torch.allclose(loaded.sample(5, same[0], y=y), old.sample(5, same[1], y=y))
+    assert torch.allclose(loaded.sample(5, same[0], y=y), plain.sample(5, same[1], y=y))

@@ -4,9 +4,10 @@ however the user spells the request for DDP.
 Each model is trained by the real CLI with ``--trainer.accelerator cpu --trainer.devices 2`` (two gloo
 processes; no strategy, so Lightning chooses DDP itself, the way most users ask) for a few batches; the other
 spellings each train one more model: ``ddp``, ``ddp_spawn`` and a ``DDPStrategy(find_unused_parameters=False)``
-in a YAML config a multi-phase one (the kind they used to crash), ``ddp_find_unused_parameters_true`` a
-single-phase one (which must keep what was asked for). Each run has the test-only ``ddp_probe.ParamDigest``
-callback recording both ranks (see tests/ddp_probe.py). The test then asserts that:
+in a YAML config a multi-phase one (its phases leave parameters unused, which that setting forbids),
+``ddp_find_unused_parameters_true`` a single-phase one (which must keep what was asked for). Each run has
+the test-only ``ddp_probe.ParamDigest`` callback recording both ranks (see tests/ddp_probe.py).
+The test then asserts that:
 
 - both ranks start and end with bit-identical parameters in every network, and every network trained;
 - every optimizer step applied the same gradient on both ranks, and that gradient is the average of the

@@ -1,4 +1,4 @@
-"""Issue 21, item 2: ``genzoo export`` writes a checkpoint as a folder that is safe to share, in the Hugging Face
+"""``genzoo export`` writes a checkpoint as a folder that is safe to share, in the Hugging Face
 hub's layout (model.safetensors + config.json); every command that takes --ckpt takes that folder, and
 ``GenzooPretrained.from_pretrained`` reads it, from a local folder or a hub repository (served here from a
 local folder: no network). A tampered folder is refused in one line.

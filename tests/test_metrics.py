@@ -18,7 +18,6 @@ from genzoo.cli import main
 from genzoo.metrics.coverage import mode_coverage
 from genzoo.metrics.evaluation import EvalSettings, Evaluator
 from genzoo.metrics.features import (
-    EXTRACTORS,
     MNIST_CLASSIFIER_WEIGHTS,
     ExtractorUnavailable,
     build_extractor,
@@ -101,6 +100,7 @@ def mnist():
     return data
 
 
+@pytest.mark.slow  # classifies 20,000 digits and compares them
 def test_mnist_classifier_accuracy_and_fid_discriminates(mnist) -> None:
     extractor = build_extractor("mnist_classifier")
     test = mnist.splits["test"]
@@ -154,6 +154,7 @@ def test_inception_unavailable_reasons(tmp_path, monkeypatch) -> None:
             build_extractor("inception")
 
 
+@pytest.mark.slow  # builds Inception v3 and runs it on the CPU
 def test_inception_runs_from_a_local_weights_file(tmp_path, monkeypatch) -> None:
     weights = random_inception_weights(tmp_path / "inception.pth")
     monkeypatch.setenv("GENZOO_INCEPTION_WEIGHTS", str(weights))  # the environment variable route
@@ -187,6 +188,7 @@ def finite(x: float) -> bool:
     return isinstance(x, float) and math.isfinite(x)
 
 
+@pytest.mark.slow  # a full evaluation of every model
 @pytest.mark.parametrize("name", MODELS.names())
 def test_evaluate_every_model(name, tmp_path, evaluator) -> None:
     result = evaluator.evaluate(untrained_checkpoint(name, tmp_path / f"{name}.ckpt"), data="mnist")
@@ -195,7 +197,10 @@ def test_evaluate_every_model(name, tmp_path, evaluator) -> None:
     recon = result["reconstruction"]
     if model_cls.has_encoder:
         assert all(finite(recon[k]) for k in ("mse", "psnr", "ssim")) and recon["num_images"] == 400
-        assert 0.0 <= result["linear_probe"]["accuracy"] <= 1.0
+        # A random encoder's codes still carry the digit: the probe reads it far above chance (0.1; measured
+        # 0.37 to 0.68). A probe whose labels are out of step with its codes stays near chance.
+        probe = result["linear_probe"]
+        assert probe["num_train"] == probe["num_test"] == 400 and probe["accuracy"] > 0.25, probe
     else:
         assert "skipped" in recon and "skipped" in result["linear_probe"]
     quality = result["sample_quality"]["mnist_classifier"]
@@ -208,6 +213,7 @@ def test_evaluate_every_model(name, tmp_path, evaluator) -> None:
     assert {"torch", "torchmetrics", "genzoo"} <= set(card["versions"])
 
 
+@pytest.mark.slow  # a full evaluation
 def test_missing_inception_does_not_fail_an_evaluation(tmp_path, monkeypatch, evaluator) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     monkeypatch.delenv("GENZOO_INCEPTION_WEIGHTS", raising=False)
@@ -229,6 +235,7 @@ def trained_checkpoint(tmp_path_factory) -> Path:
     return next(root.glob("ae-mnist/version_0/checkpoints/*.ckpt"))
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_eval_cli_on_a_trained_checkpoint(trained_checkpoint) -> None:
     command = [sys.executable, "-m", "genzoo.cli", "eval", "--ckpt", str(trained_checkpoint), "--num-samples", "300"]
     command += ["--reference-size", "500", "--probe-train-size", "500", "--seed", "3"]
@@ -268,6 +275,7 @@ def test_eval_errors_are_one_line_with_exit_code_2(args, message, tmp_path, caps
     assert message in err and len(err.splitlines()) == 1, err
 
 
+@pytest.mark.slow  # starts genzoo processes
 def test_eval_error_from_a_subprocess_has_no_traceback(tmp_path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "genzoo.cli", "eval", "--ckpt", str(tmp_path / "missing.ckpt")],
@@ -277,7 +285,3 @@ def test_eval_error_from_a_subprocess_has_no_traceback(tmp_path) -> None:
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("genzoo: error: checkpoint") and len(done.stderr.strip().splitlines()) == 1
-
-
-def test_registered_extractors() -> None:
-    assert {"mnist_classifier", "inception"} <= set(EXTRACTORS.names())

@@ -1,4 +1,4 @@
-"""Issue 12, as a new user meets it: outputs that cannot be clobbered, runs that resume, every bad value
+"""What a new user meets first: outputs that cannot be clobbered, runs that resume, every bad value
 refused with one line (exit code 2) before anything is written, divergence and full disks reported.
 
 Error paths run through the CLI's entry point in this process (``cli_here``): a process start would cost
@@ -258,7 +258,7 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.02)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # starts genzoo processes
 def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     full = start_fit(whole)
@@ -285,7 +285,7 @@ def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # starts genzoo processes
 def test_ctrl_c_says_interrupted_and_exits_130(tmp_path):
     # 50 epochs, so that the interrupt lands mid-run however late a loaded machine delivers it. The child
     # gets SIGINT's default handling back: a shell that starts a suite in the background (`make test &`)
@@ -299,6 +299,7 @@ def test_ctrl_c_says_interrupted_and_exits_130(tmp_path):
     assert (tmp_path / "ae-mnist" / "version_0" / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow  # a CLI training run with checkpoints
 def test_resume_last_with_nothing_to_resume_starts_a_new_run(tmp_path, capsys, monkeypatch):
     args = ["fit", "--model", "ae", "--model.hidden_dims", "[16]", *TINY_RUN, "--test_after_fit", "false"]
     result = cli_here(capsys, monkeypatch, *args, "--trainer.default_root_dir", str(tmp_path), "--ckpt_path", "last")
@@ -313,6 +314,7 @@ def fit_ae_two_epochs(root: Path) -> list[str]:
             "--test_after_fit", "false", "--trainer.default_root_dir", str(root)]  # fmt: skip
 
 
+@pytest.mark.slow  # a CLI training run with checkpoints
 def test_divergence_stops_with_one_line_and_keeps_the_good_checkpoint(tmp_path, capsys, monkeypatch):
     from genzoo.models.ae import AE
 
@@ -334,6 +336,7 @@ def test_divergence_stops_with_one_line_and_keeps_the_good_checkpoint(tmp_path, 
     assert all(torch.isfinite(v).all() for v in state.values())
 
 
+@pytest.mark.slow  # a CLI training run with checkpoints
 def test_disk_full_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, capsys, monkeypatch):
     saves = []
     real_save = torch.save
