@@ -20,9 +20,9 @@ demo: $(STAMP)
 	$(BIN)/genzoo fit --config experiments/recipes/mnist/vae.yaml --trainer.default_root_dir runs/demo
 	$(BIN)/python experiments/demo_images.py runs/demo/vae-mnist
 
-# Two tiers (the `slow` marker, tests/conftest.py): test-fast runs every test that starts no genzoo process,
-# runs no DDP and trains for seconds at most (under a minute on 2 cores); test runs the whole suite, the fast
-# tier first, so that a broken fast test fails within a minute, then the slow tier (about 15 minutes).
+# Two tiers (the `slow` marker, tests/conftest.py): test-fast runs every test that starts no genzoo process
+# loading torch, runs no DDP and trains for seconds at most (under a minute on 2 cores); test runs the whole
+# suite, the fast tier first, so that a broken fast test fails within a minute, then the slow tier (many minutes).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" tests
 

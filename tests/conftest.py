@@ -1,8 +1,9 @@
 """Shared fixtures: the CLI as a subprocess, tiny trained checkpoints, a private copy of MNIST; and the two
 tiers of the suite.
 
-The ``slow`` tier is every test that starts a real ``genzoo`` process (a training run or a refusal: each
-process imports torch and Lightning anew), runs DDP, or trains for minutes; ``make test-fast`` runs the rest
+The ``slow`` tier is every test that starts a ``genzoo`` process that loads torch (a training run or a
+refusal: each process imports torch and Lightning anew; the front door's answers, which never load torch,
+stay fast), runs DDP, or trains for more than a few seconds; ``make test-fast`` runs the rest
 (``pytest -m "not slow"``, under a minute on two cores). A test is slow when its module is in
 ``SLOW_MODULES``, when it uses a fixture in ``SLOW_FIXTURES``, or when it carries ``@pytest.mark.slow``
 itself (the tests of the other modules).
