@@ -79,10 +79,13 @@ def failed_write(err: BaseException) -> GenzooError | None:
         path = Path(err.filename)
         return write_error(path, err, path.exists())
     if isinstance(err, RuntimeError) and "inline_container.cc" in str(err):  # torch's zip writer
-        from genzoo.runs import AtomicCheckpointIO
-
-        writer = AtomicCheckpointIO.save_checkpoint.__code__  # its frame knows which file was being written
-        paths = [f.f_locals.get("path") for f, _ in traceback.walk_tb(err.__traceback__) if f.f_code is writer]
+        # The frame of a checkpoint writer knows which file was being written (genzoo.runs.AtomicCheckpointIO;
+        # found by name, since genzoo.runs sits above this module).
+        paths = [
+            f.f_locals.get("path")
+            for f, _ in traceback.walk_tb(err.__traceback__)
+            if f.f_code.co_name == "save_checkpoint" and f.f_globals.get("__name__") == "genzoo.runs"
+        ]
         if paths and paths[-1] is not None:
             path = Path(paths[-1])
             return write_error(path, OSError(errno.EIO, "torch could not write it: is the disk full?"), path.exists())
