@@ -149,7 +149,7 @@ class LastCheckpoint(SignalStop, Checkpoint):
         # Metrics first: a run killed right after the write resumes with its metrics.csv complete.
         for logger in trainer.loggers:
             logger.save()
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # everything a resume needs, not the weights alone
         self._last_save = time.monotonic()
 
 
