@@ -56,6 +56,10 @@ def run_dir(root: Path, name: str, version: int) -> Path:
     return Path(root) / name / f"version_{version}"
 
 
+#: what launchers set to tell a process its rank: torchrun, Lightning's own launcher (on one node or many), Slurm
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
+
+
 def launched_as_rank_zero() -> bool:
     """Whether this process is (or will become) global rank 0, as its launcher's environment says.
 
@@ -64,9 +68,6 @@ def launched_as_rank_zero() -> bool:
     NODE_RANK; Slurm SLURM_PROCID. A process none of them marks is rank 0 (a plain run).
     """
     return all(os.environ.get(key, "0") in ("0", "") for key in RANK_VARIABLES)
-
-
-RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
 
 
 def claim_next_version(root: Path, name: str) -> int:
