@@ -196,6 +196,7 @@ def _brief(value) -> str:
 
 def source(obj, start: str | None = None, end: str | None = None) -> None:
     """Print the source of a function, class or module, or the lines from ``start`` up to ``end``."""
+    obj = inspect.unwrap(obj)  # a decorated function (torch.no_grad) is shown, and located, as written
     text = inspect.getsource(obj)
     if start is not None:
         lines = text.splitlines()
