@@ -1,8 +1,8 @@
 """Run folders: ``<root>/<model>-<data>/version_N/`` and everything that finds, claims, resumes or cleans one.
 
 A run folder holds ``config.yaml`` (the complete config), ``metrics.csv``, ``checkpoints/last.ckpt``
-(written atomically at every epoch end and every few minutes within one: ``genzoo.checkpointing``) and
-``images/``. ``genzoo fit ... --ckpt_path last`` continues the newest run of that model and data under
+(written whole or not at all, at every epoch end and every few minutes within one: ``genzoo.checkpointing``)
+and ``images/``. ``genzoo fit ... --ckpt_path last`` continues the newest run of that model and data under
 the root, in its own folder, from its ``last.ckpt``: epoch, position in the epoch, step, optimizers,
 schedulers, moving averages and every rank's random-number states. One process at a time trains in a run
 folder (``lock_run``). A run that fails before its first checkpoint leaves no folder behind.
@@ -274,7 +274,11 @@ def build_logger(choice: str, root: Path, name: str, version: int | None) -> lis
 
 # ----- writing checkpoints ---------------------------------------------------------------------------
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written whole or not at all: a kill or a full disk during the write keeps the old file."""
+    """Checkpoints written whole or not at all: a kill or a full disk during the write keeps the old file.
+
+    Lightning's own save is not enough: it writes into the system's temporary folder and moves the file into
+    place, which is a copy over the old checkpoint when that folder is on another filesystem (a node-local
+    /tmp, a run folder on shared storage), and needs room for a whole checkpoint in /tmp."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         import torch
@@ -295,12 +299,19 @@ class RunGuard(pl.Callback):
 
 # ----- metrics.csv that a resumed run continues -----------------------------------------------------
 class AppendingExperimentWriter(ExperimentWriter):
-    """Lightning's CSV writer deletes an existing metrics.csv; a resumed run appends to its own instead."""
+    """Lightning's CSV writer deletes an existing metrics.csv when it starts; a resumed run keeps its own: the
+    file steps aside while the writer starts, and the writer continues it (its header gives the known keys)."""
 
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):
-            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+    def __init__(self, log_dir: str) -> None:
+        path = Path(log_dir) / self.NAME_METRICS_FILE
+        aside = path.with_name(".metrics-of-resumed-run.csv")  # also found after a crash in between
+        if path.is_file():
+            path.replace(aside)
+        super().__init__(log_dir=log_dir)
+        if aside.is_file():
+            with aside.open(newline="") as file:
                 self.metrics_keys = next(csv.reader(file), [])  # new keys later rewrite the header
+            aside.replace(path)
 
 
 class RunCSVLogger(CSVLogger):

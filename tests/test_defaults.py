@@ -1,4 +1,5 @@
-"""The default run is the recipe: `genzoo fit --model X` trains what `experiments/recipes/mnist/X.yaml` trains.
+"""The default run is the recipe: `genzoo fit --model X` trains what `experiments/recipes/mnist/X.yaml` trains,
+and every recipe states only what it changes from the class defaults.
 
 Both are built through the CLI (without training) and compared object by object: the model's
 hyper-parameters, the data's arguments, the epochs, the seed. The Python API (``MODELS.get(X)()``)
@@ -15,6 +16,7 @@ import yaml
 
 from genzoo.cli import configure
 from genzoo.registry import MODELS
+from genzoo.runs import import_class
 
 RECIPES = Path(__file__).resolve().parents[1] / "experiments" / "recipes" / "mnist"
 MAX_DEFAULT_EPOCHS = 60  # a bound on accidents, not a tuned value: the 5-minute CPU budget allows no more
@@ -45,10 +47,29 @@ def test_default_run_is_the_recipe(name: str, tmp_path: Path) -> None:
     python_api = plain(MODELS.get(name)().hparams)
     shared = (set(python_api) & set(model_hparams)) - linked
     assert {k: python_api[k] for k in shared} == plain({k: model_hparams[k] for k in shared})
-    # The recipe spells the defaults out: every argument of the model is in it.
-    spelled = yaml.safe_load(recipe.read_text())["model"]["init_args"]
-    arguments = set(inspect.signature(MODELS.get(name).__init__).parameters) - linked - {"self"}
-    assert set(spelled) == arguments
+
+
+def class_defaults(class_path: str) -> dict:
+    cls = import_class(class_path)
+    return {
+        k: plain({k: p.default})[k]
+        for k, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES.parent.rglob("*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_recipe_states_only_what_it_changes(recipe: Path) -> None:
+    """Each default lives in one place, the class: a recipe that repeated one would silently pin it."""
+    config = yaml.safe_load(recipe.read_text())
+    for section in ("model", "data"):
+        defaults = class_defaults(config[section]["class_path"])
+        stated = config[section].get("init_args") or {}
+        repeated = sorted(k for k, v in stated.items() if k in defaults and plain({k: defaults[k]})[k] == v)
+        assert not repeated, f"{recipe.name} repeats {section} defaults: {repeated}"
+    epochs = (config.get("trainer") or {}).get("max_epochs")
+    assert epochs != import_class(config["model"]["class_path"]).default_max_epochs
+    assert "seed_everything" not in config or config["seed_everything"] != 0
 
 
 def test_explicit_epochs_win(tmp_path: Path) -> None:

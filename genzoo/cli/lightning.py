@@ -10,12 +10,12 @@ test metrics.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import signal
 import sys
 import warnings
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ from genzoo.runs import LOGGERS, build_logger, configure_wandb_offline
 DEFAULT_ROOT_DIR = "runs"
 DEFAULT_SEED = 0
 PROGRESS_BAR_REFRESH = 10  # batches between progress-bar redraws
+#: what a datamodule tells the model it feeds (when the model's __init__ takes it)
+DATA_TO_MODEL = ("image_shape", "num_classes", "class_names", "multi_label")
 
 
 class GenzooSaveConfig(SaveConfigCallback):
@@ -104,13 +106,21 @@ class GenzooCLI(LightningCLI):
             "--checkpoint_every_minutes", type=NonNegativeFloat, default=DEFAULT_EVERY_MINUTES,
             help="also write last.ckpt every this many minutes within an epoch (0: at epoch ends only)",
         )  # fmt: skip
+        # Data -> model links: the model is told the image shape and labels of the datamodule that is built,
+        # when it is built (a model without such an argument, e.g. the AE's num_classes, is left alone).
+        for key in DATA_TO_MODEL:
+            parser.link_arguments("data", f"model.init_args.{key}", compute_fn=attrgetter(key), apply_on="instantiate")
 
     def _section(self) -> Any:
         return self.config[self.subcommand] if self.subcommand else self.config
 
+    def _setting(self, key: str, default: Any) -> Any:
+        """A value of this command's instantiated config (``--test_after_fit``, ``trainer``...)."""
+        section = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        return section.get(key, default)
+
     def before_instantiate_classes(self) -> None:
         cfg = self._section()
-        data_cls = runs.import_class(cfg["data"]["class_path"])
         model_cls = runs.import_class(cfg["model"]["class_path"])
         self.run_name = run_name_of(cfg)
         apply_training_length_default(cfg["trainer"], model_cls)
@@ -119,18 +129,13 @@ class GenzooCLI(LightningCLI):
         check_values("data", cfg["data"].get("init_args"), DATA_RANGES)
         check_trainer(cfg["trainer"])
         check_multi_node_environment(cfg["trainer"].get("num_nodes"))
-        # Data -> model links: the model is told the image shape and label count of its data.
+        # The one model -> data link: a model that needs labels (CVAE) gets the labelled images only.
         data_args = cfg["data"].get("init_args")
         if model_cls.needs_labels and data_args and data_args.get("labelled_only", False) is None:
-            data_args["labelled_only"] = True  # a model that needs labels (CVAE) gets the labelled images only
-        datamodule = data_cls(**dict(cfg["data"].get("init_args") or {}))
-        accepted = inspect.signature(model_cls.__init__).parameters
+            data_args["labelled_only"] = True
         init_args = cfg["model"]["init_args"]
         if "backbone" in init_args:
             BACKBONES.get(init_args["backbone"])  # an unknown name fails here, listing the known ones
-        for key in ("image_shape", "num_classes", "class_names", "multi_label"):
-            if key in accepted and hasattr(datamodule, key):
-                init_args[key] = getattr(datamodule, key)
 
     def _take_recorded_logger(self, trainer_cfg: Any) -> None:
         """A config.yaml saved by genzoo names its logger by class (see GenzooSaveConfig): use that choice."""
@@ -141,9 +146,10 @@ class GenzooCLI(LightningCLI):
             self.logger_choice = self.logger_choice or choice
             trainer_cfg["logger"] = None
 
-    def _parse_ckpt_path(self) -> None:
-        # LightningCLI reads the checkpoint's hyper-parameters here, its model class included (so
-        # `fit --model aae --ckpt_path vae.ckpt` would train the VAE): resolve and check it first.
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        # Next, LightningCLI reads the --ckpt_path checkpoint's hyper-parameters, its model class included
+        # (so `fit --model aae --ckpt_path vae.ckpt` would train the VAE): resolve and check it first.
         subcommand = self.config.get("subcommand")
         if subcommand in LIGHTNING_COMMANDS:
             cfg = self.config[subcommand]
@@ -152,7 +158,6 @@ class GenzooCLI(LightningCLI):
             if self.checkpoint is not None:
                 model_cls = runs.import_class(cfg["model"]["class_path"])
                 check_checkpoint_model(self.checkpoint, self.checkpoint_path, MODELS.name_of(model_cls))
-        super()._parse_ckpt_path()
 
     def _resolve_checkpoint(self, cfg: Any, subcommand: str) -> None:
         """--ckpt_path last: the newest run's last.ckpt (and, for fit, that run's folder); any path: read it."""
@@ -212,7 +217,7 @@ class GenzooCLI(LightningCLI):
             # checkpoint is created, so that a missing or corrupt file stops the run with nothing written.
             # DDP workers skip this.
             self.datamodule.prepare_data()
-        trainer_cfg = self._get(self.config_init, "trainer", default={})
+        trainer_cfg = self._setting("trainer", {})
         root = Path(trainer_cfg.get("default_root_dir") or DEFAULT_ROOT_DIR)
         custom_logger = not (self.logger_choice or trainer_cfg.get("logger") in (None, True))
         if self.subcommand in ("validate", "test"):
@@ -240,7 +245,7 @@ class GenzooCLI(LightningCLI):
             isinstance(c, Checkpoint) for c in callbacks
         ):
             # last.ckpt in the run folder whatever the logger (wandb would put it under its own run id).
-            minutes = self._get(self.config_init, "checkpoint_every_minutes", DEFAULT_EVERY_MINUTES)
+            minutes = self._setting("checkpoint_every_minutes", DEFAULT_EVERY_MINUTES)
             callbacks.append(LastCheckpoint(every_minutes=minutes or None))
         elif not any(isinstance(c, SignalStop) for c in callbacks):
             callbacks.append(SignalStop())  # no checkpoint to write, but a signal still stops the run cleanly
@@ -254,7 +259,7 @@ class GenzooCLI(LightningCLI):
         if self.trainer.interrupted:
             return
         results = []
-        if self._get(self.config_init, "test_after_fit", True):
+        if self._setting("test_after_fit", True):
             results = self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
         log_dir = self.trainer.log_dir  # a collective under DDP (rank 0 broadcasts it): every rank asks
         if self.trainer.is_global_zero:

@@ -101,6 +101,7 @@ class InMemoryImageDataModule(pl.LightningDataModule):
     image_shape: tuple[int, int, int]
     num_classes: int = 0
     class_names: list[str] | None = None
+    multi_label: bool = False  # True: several labels may hold at once (attributes), not one class per image
     #: the feature extractor ``genzoo eval`` uses by default: a domain classifier where one exists
     feature_extractor: str = "inception"
 

@@ -35,7 +35,6 @@ class CachedImageDataModule(InMemoryImageDataModule):
     """
 
     name = "images"
-    multi_label = False
 
     def __init__(
         self,

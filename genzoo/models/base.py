@@ -12,6 +12,7 @@ Images enter the model in [0, 1]; decoders emit logits and ``decode`` applies th
 from __future__ import annotations
 
 import copy
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,11 @@ class GenerativeModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        # The CLI links the data's properties to every model (num_classes, class_names...), and LightningCLI
+        # records each link in the hyper-parameters, also one this model does not take; keep its own only.
+        accepted = inspect.signature(type(self).__init__).parameters
+        for key in [k for k in self.hparams if k not in accepted and not k.startswith("_")]:
+            del self.hparams[key]
         # Several optimizers stepped by hand in one training_step (see ``multi_phase`` below).
         self.automatic_optimization = not self.multi_phase
         self.image_shape = tuple(image_shape)
