@@ -80,6 +80,8 @@ NonNegativeNumber = number_type("NonNegativeNumber", float, (">=", 0.0))
 #: a share or a decay: 0 allowed, 1 not (a decay of 1 would never move; a share of 1 would leave nothing)
 Fraction = number_type("Fraction", float, (">=", 0.0), ("<", 1.0))
 ImageSide = number_type("ImageSide", int, (">=", MIN_IMAGE_SIDE))
+#: Lightning's num_sanity_val_steps, where -1 means the whole validation split
+SanityValSteps = number_type("SanityValSteps", int, (">=", -1))
 
 
 # ----- the same declaration, checked when a class is built in Python ----------------------------------
@@ -153,8 +155,10 @@ class CheckedArguments:
 #: jsonargparse's report of a value its restricted type refuses: the type's name, then why
 NOT_OF_TYPE = re.compile(r"Not of type (\w+): (.*)$", re.MULTILINE)
 PARSER_KEY = re.compile(r'Parser key "([\w.]+)"')
-#: the whole value of a list argument, quoted after the item that failed (not LightningCLI's NestedArg)
-GIVEN_VALUE = re.compile(r"^\s*Given value: (?!NestedArg)(.*)$", re.MULTILINE)
+#: the whole value of the argument, quoted after the item that failed; LightningCLI quotes a flag of a class's
+#: argument as it was given, wrapped in a NestedArg
+GIVEN_VALUE = re.compile(r"^\s*Given value: (.*)$", re.MULTILINE)
+NESTED_ARG = re.compile(r"NestedArg\(key='[\w.]+', val='?(.*?)'?\)")
 QUOTED = re.compile(r"'(.*)'$")
 
 
@@ -174,10 +178,12 @@ def out_of_range(message: str) -> str | None:
         return None
     kind, reason = kinds[found[1]], found[2]
     flag = "--" + ".".join(PARSER_KEY.findall(message, 0, found.start()))
-    given = GIVEN_VALUE.search(message, found.end())
-    if " does not conform to restriction " in reason:
-        value, problem = reason.partition(" does not conform")[0], "out of range"
+    if "does not conform to restriction" in reason:  # the item is left out when the argument may also be None
+        item, problem = reason.partition("does not conform")[0].strip(), "out of range"
     else:  # not a number at all: int() and float() quote the text they could not read
         quoted = QUOTED.search(reason)
-        value, problem = (quoted[1] if quoted else reason), f"not {noun(kind)}"
-    return f"{flag} {given[1].strip() if given else value}: {problem}; allowed: {describe(kind)}"
+        item, problem = (quoted[1] if quoted else reason), f"not {noun(kind)}"
+    given = GIVEN_VALUE.search(message, found.end())
+    value = given[1].strip() if given else item
+    nested = NESTED_ARG.fullmatch(value)
+    return f"{flag} {nested[1] if nested else value}: {problem}; allowed: {describe(kind)}"

@@ -27,15 +27,7 @@ from genzoo import runs
 from genzoo.atomic import failed_write
 from genzoo.callbacks import EpochThroughput
 from genzoo.checkpointing import DEFAULT_EVERY_MINUTES, LastCheckpoint, RunStopped, SignalStop, report_stop
-from genzoo.checks import (
-    DATA_RANGES,
-    MODEL_RANGES,
-    check_checkpoint_file,
-    check_checkpoint_fits,
-    check_checkpoint_model,
-    check_trainer,
-    check_values,
-)
+from genzoo.checks import check_checkpoint_file, check_checkpoint_fits, check_checkpoint_model, check_trainer
 from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import LIGHTNING_COMMANDS
 from genzoo.datamodules.base import InMemoryImageDataModule
@@ -115,8 +107,6 @@ class GenzooCLI(LightningCLI):
         self.run_name = run_name_of(cfg)
         apply_training_length_default(cfg["trainer"], model_cls)
         self._take_recorded_logger(cfg["trainer"])
-        check_values("model", cfg["model"].get("init_args"), MODEL_RANGES)
-        check_values("data", cfg["data"].get("init_args"), DATA_RANGES)
         check_trainer(cfg["trainer"])
         check_multi_node_environment(cfg["trainer"].get("num_nodes"))
         # Data -> model links: the model is told the image shape and label count of its data.

@@ -22,7 +22,7 @@ from torch import nn
 from genzoo.errors import GenzooError
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
-from genzoo.ranges import CheckedArguments, Fraction, PositiveInteger, PositiveNumber
+from genzoo.ranges import CheckedArguments, PositiveInteger, PositiveNumber
 from genzoo.registry import MODELS
 from genzoo.viz import paired_rows, to_unit_float
 
@@ -143,8 +143,6 @@ class GenerativeModule(CheckedArguments, pl.LightningModule):
 
         A subclass may call it again to add its own networks (AEGAN adds E to the GAN's G).
         """
-        if not 0.0 <= decay < 1.0:
-            raise GenzooError(f"--model.ema_decay must be in [0, 1), got {decay}")
         self.ema_decay = decay
         if decay > 0:
             for name in names:
