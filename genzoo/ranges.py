@@ -26,7 +26,7 @@ from jsonargparse.typing import register_type, restricted_number_type
 
 from genzoo.errors import GenzooError
 
-#: the smallest image side every model builds and trains at, with either backbone (measured: docs/cli.md)
+#: the smallest image side every model builds at, with either backbone (measured: docs/data.md)
 MIN_IMAGE_SIDE = 4
 
 
