@@ -12,15 +12,7 @@ NOISE_PREFIXES = ("Does not validate", "Subtypes:", "Errors:", "Given value", "E
 
 
 def condense_argument_error(message: str) -> str:
-    """jsonargparse explains a bad value over a dozen nested lines; keep the informative ones, on one line.
-
-    A number outside the range its type declares reads as the range itself (``genzoo.ranges``).
-    """
-    from genzoo.ranges import out_of_range  # jsonargparse: loaded already by the parser that raised
-
-    found = out_of_range(message)
-    if found is not None:
-        return found
+    """jsonargparse explains a bad value over a dozen nested lines; keep the informative ones, on one line."""
     lines = (line.strip().lstrip("- ").strip() for line in message.splitlines())
     kept = [line for line in lines if line and not line.startswith(NOISE_PREFIXES)]
     return " ".join(kept) + " (see 'genzoo fit --help')"

@@ -14,6 +14,7 @@ needs a number of classes) is not a range: it stays in the ``__init__`` of the c
 from __future__ import annotations
 
 import collections.abc
+import functools
 import inspect
 import math
 import operator
@@ -112,13 +113,10 @@ def refusal(value: Any, hint: Any) -> str | None:
     return None
 
 
+@functools.cache
 def init_hints(cls: type) -> tuple[inspect.Signature, dict[str, Any]]:
     """The signature of ``cls.__init__`` and its resolved type hints, computed once per class."""
-    cached = cls.__dict__.get("_init_hints")
-    if cached is None:
-        cached = (inspect.signature(cls.__init__), typing.get_type_hints(cls.__init__))
-        cls._init_hints = cached  # type: ignore[attr-defined]
-    return cached
+    return inspect.signature(cls.__init__), typing.get_type_hints(cls.__init__)
 
 
 def check_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ from genzoo.datamodules.base import InMemoryImageDataModule
 from genzoo.distributed import check_multi_node_environment
 from genzoo.errors import GenzooError, condense_argument_error
 from genzoo.models.base import GenerativeModule
+from genzoo.ranges import out_of_range
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
 from genzoo.runs import LOGGERS, build_logger, configure_wandb_offline
 
@@ -334,7 +335,7 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
             raise KeyboardInterrupt from None  # Lightning's sys.exit(1) after Ctrl-C: say so, exit 130
         raise
     except argparse.ArgumentError as err:
-        raise GenzooError(condense_argument_error(str(err))) from None
+        raise GenzooError(out_of_range(str(err)) or condense_argument_error(str(err))) from None
     except ValueError as err:
         # jsonargparse wraps errors raised in a model's __init__ (e.g. "cvae needs labelled data"): unwrap ours.
         cause = err.__cause__ or err.__context__
