@@ -153,10 +153,10 @@ class CheckedArguments:
 #: jsonargparse's report of a value its restricted type refuses: the type's name, then why
 NOT_OF_TYPE = re.compile(r"Not of type (\w+): (.*)$", re.MULTILINE)
 PARSER_KEY = re.compile(r'Parser key "([\w.]+)"')
-#: the whole value of the argument, quoted after the item that failed; LightningCLI quotes a flag of a class's
-#: argument as it was given, wrapped in a NestedArg
-GIVEN_VALUE = re.compile(r"^\s*Given value: (.*)$", re.MULTILINE)
-NESTED_ARG = re.compile(r"NestedArg\(key='[\w.]+', val='?(.*?)'?\)")
+#: the value an argument was given, quoted below the item that failed when the argument may also be None
+GIVEN_VALUE = re.compile(r"^( *)Given value: (.*)$", re.MULTILINE)
+#: LightningCLI quotes a flag of a class's argument as it was given
+NESTED_ARG = re.compile(r"NestedArg\(key='([\w.]+)', val='?(.*?)'?\)")
 QUOTED = re.compile(r"'(.*)'$")
 
 
@@ -172,16 +172,26 @@ def out_of_range(message: str) -> str | None:
 
     found = NOT_OF_TYPE.search(message)
     kinds = {kind.__name__: kind for kind in registered_types.values() if is_number_type(kind)}
-    if found is None or found[1] not in kinds:
+    keys = list(PARSER_KEY.finditer(message, 0, found.start())) if found else []
+    if not keys or found[1] not in kinds:
         return None
     kind, reason = kinds[found[1]], found[2]
-    flag = "--" + ".".join(PARSER_KEY.findall(message, 0, found.start()))
+    flag = "--" + ".".join(key[1] for key in keys)
     if "does not conform to restriction" in reason:  # the item is left out when the argument may also be None
-        item, problem = reason.partition("does not conform")[0].strip(), "out of range"
+        value, problem = reason.partition("does not conform")[0].strip(), "out of range"
     else:  # not a number at all: int() and float() quote the text they could not read
         quoted = QUOTED.search(reason)
-        item, problem = (quoted[1] if quoted else reason), f"not {noun(kind)}"
-    given = GIVEN_VALUE.search(message, found.end())
-    value = given[1].strip() if given else item
-    nested = NESTED_ARG.fullmatch(value)
-    return f"{flag} {nested[1] if nested else value}: {problem}; allowed: {describe(kind)}"
+        value, problem = (quoted[1] if quoted else reason), f"not {noun(kind)}"
+    # The whole value (a list, not only its item that failed): quoted inside the failing argument's block,
+    # indented deeper than its "Parser key" line, or as the flag LightningCLI was given. A value quoted
+    # further out is that of an enclosing section (a recipe's whole model).
+    key_column = keys[-1].start() - message.rfind("\n", 0, keys[-1].start()) - 1 if keys else -1
+    for given in GIVEN_VALUE.finditer(message, found.end()):
+        nested = NESTED_ARG.fullmatch(given[2].strip())
+        if nested and nested[1] == keys[-1][1].rpartition(".")[2]:
+            value = nested[2]
+            break
+        if not nested and len(given[1]) > key_column:
+            value = given[2].strip()
+            break
+    return f"{flag} {value}: {problem}; allowed: {describe(kind)}"

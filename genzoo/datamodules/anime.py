@@ -51,7 +51,7 @@ class AnimeDataModule(FolderDataModule):
         test_fraction: Fraction = 0.05,
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
-        decode_workers: PositiveInteger | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         """
         Args:
@@ -64,7 +64,8 @@ class AnimeDataModule(FolderDataModule):
             test_fraction: share held out for testing.
             cache_dir: where the decoded-image cache goes (default: beside the images, ``.genzoo_cache``).
             bad_images: an unreadable image ``stop``s with an error naming it, or is ``skip``ped and listed.
-            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8).
+            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8;
+                0 or 1: this process alone).
         """
         self._folder: Path | None = None
         root = root if root is not None else str(default_data_root() / "anime")

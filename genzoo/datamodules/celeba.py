@@ -125,7 +125,7 @@ class CelebADataModule(CachedImageDataModule):
         bad_images: BadImages = "stop",
         labelled_only: bool | None = None,
         download: bool = False,
-        decode_workers: PositiveInteger | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         """
         Args:
@@ -139,7 +139,8 @@ class CelebADataModule(CachedImageDataModule):
             bad_images: an unreadable image ``stop``s with an error naming it, or is ``skip``ped and listed.
             labelled_only: serve only images that have attributes (set automatically for models that need labels).
             download: fetch missing files with torchvision's CelebA downloader into ``<root>/celeba``.
-            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8).
+            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8;
+                0 or 1: this process alone).
         """
         super().__init__(
             root, batch_size, num_workers, size, crop, 3, cache_dir, bad_images, labelled_only, decode_workers

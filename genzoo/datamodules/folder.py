@@ -52,7 +52,7 @@ class FolderDataModule(CachedImageDataModule):
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
         labelled_only: bool | None = None,
-        decode_workers: PositiveInteger | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         """
         Args:
@@ -68,7 +68,8 @@ class FolderDataModule(CachedImageDataModule):
             cache_dir: where the decoded-image cache goes (default: ``<root>/.genzoo_cache``).
             bad_images: an unreadable image ``stop``s with an error naming it, or is ``skip``ped and listed.
             labelled_only: serve labelled images only (set automatically for models that need labels).
-            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8).
+            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8;
+                0 or 1: this process alone).
         """
         super().__init__(
             root, batch_size, num_workers, size, crop, channels, cache_dir, bad_images, labelled_only, decode_workers

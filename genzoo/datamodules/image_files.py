@@ -50,7 +50,7 @@ class CachedImageDataModule(InMemoryImageDataModule):
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
         labelled_only: bool | None = None,
-        decode_workers: PositiveInteger | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         super().__init__(root, batch_size, num_workers)
         self.spec = DecodeSpec(size, crop, channels)
