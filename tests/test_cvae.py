@@ -200,7 +200,7 @@ def test_cvae_learned_prior_multi_label() -> None:
 
 
 def test_cvae_bad_options() -> None:
-    with pytest.raises(GenzooError, match="unknown prior 'gaussian'; choose one of standard, learned"):
+    with pytest.raises(GenzooError, match="CVAE: prior gaussian: not a choice; allowed: one of standard, learned"):
         CVAE(prior="gaussian")
 
 

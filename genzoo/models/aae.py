@@ -56,6 +56,7 @@ from genzoo.losses import (
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
 from genzoo.priors import NUM_MIXTURE_COMPONENTS, PriorName, check_prior, mixture_of_labels, sample_prior
+from genzoo.ranges import Fraction, NonNegativeInteger, PositiveInteger, PositiveNumber
 from genzoo.viz import paired_rows
 
 MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS grid of decoded points
@@ -68,21 +69,21 @@ class AAE(GenerativeModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        latent_disc_dims: list[int] | None = None,
+        hidden_dims: list[PositiveInteger] | None = None,
+        latent_disc_dims: list[PositiveInteger] | None = None,
         prior: PriorName = "gaussian",
-        prior_scale: float = 1.0,
+        prior_scale: PositiveNumber = 1.0,
         supervised: bool = False,
         label_prior: bool = False,
-        num_classes: int = 10,
+        num_classes: NonNegativeInteger = 10,
         recon_loss: ReconstructionKind = "bce",
-        lr: float = 5e-4,
-        lr_disc: float = 1e-4,
-        lr_gen: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
+        lr: PositiveNumber = 5e-4,
+        lr_disc: PositiveNumber = 1e-4,
+        lr_gen: PositiveNumber = 2e-4,
+        betas: tuple[Fraction, Fraction] = (0.5, 0.999),
     ) -> None:
         """
         Args:

@@ -54,7 +54,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from genzoo.errors import GenzooError
 from genzoo.losses import (
     discriminator_accuracy,
     discriminator_loss,
@@ -65,6 +64,7 @@ from genzoo.losses import (
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.nn.blocks import mlp
 from genzoo.nn.style import SLOPE, MappingNetwork, equalize_learning_rate
+from genzoo.ranges import Fraction, NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class ALAE(GenerativeModule):
@@ -76,21 +76,21 @@ class ALAE(GenerativeModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 50,
-        w_dim: int = 50,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 50,
+        w_dim: PositiveInteger = 50,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        mapping_layers: int = 3,
-        disc_layers: int = 3,
-        noise_dim: int = 0,
-        r1_gamma: float = 1.0,
-        r1_every: int = 1,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.0, 0.99),
-        mapping_lr_mult: float = 0.1,
+        hidden_dims: list[PositiveInteger] | None = None,
+        mapping_layers: PositiveInteger = 3,
+        disc_layers: PositiveInteger = 3,
+        noise_dim: NonNegativeInteger = 0,
+        r1_gamma: NonNegativeNumber = 1.0,
+        r1_every: PositiveInteger = 1,
+        lr: PositiveNumber = 1e-3,
+        betas: tuple[Fraction, Fraction] = (0.0, 0.99),
+        mapping_lr_mult: PositiveNumber = 0.1,
         equalized_lr: bool = False,
-        ema_decay: float = 0.999,
+        ema_decay: Fraction = 0.999,
     ) -> None:
         """
         Args:
@@ -113,11 +113,6 @@ class ALAE(GenerativeModule):
                 docs/models/alae.md)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
-        for name, value in (("w_dim", w_dim), ("disc_layers", disc_layers), ("r1_every", r1_every)):
-            if value < 1:
-                raise GenzooError(f"--model.{name} must be at least 1, got {value}")
-        if noise_dim < 0 or r1_gamma < 0:
-            raise GenzooError("--model.noise_dim and --model.r1_gamma must not be negative")
         self.w_dim = w_dim
         self.noise_dim = noise_dim
         self.r1_gamma = r1_gamma

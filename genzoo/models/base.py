@@ -23,13 +23,14 @@ from torch import nn
 from genzoo.errors import GenzooError
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
+from genzoo.ranges import CheckedArguments, PositiveInteger, PositiveNumber
 from genzoo.registry import MODELS
 from genzoo.viz import paired_rows, to_unit_float
 
 NUM_FIGURE_SAMPLES = 64
 
 
-class GenerativeModule(pl.LightningModule):
+class GenerativeModule(CheckedArguments, pl.LightningModule):
     """Base class of every model. ``image_shape`` comes from the datamodule (the CLI links it)."""
 
     #: whether the model maps images to codes (AE family) or only codes to images (GAN)
@@ -46,11 +47,11 @@ class GenerativeModule(pl.LightningModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 16,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 1e-3,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 1e-3,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -148,8 +149,6 @@ class GenerativeModule(pl.LightningModule):
 
         A subclass may call it again to add its own networks (AEGAN adds E to the GAN's G).
         """
-        if not 0.0 <= decay < 1.0:
-            raise GenzooError(f"--model.ema_decay must be in [0, 1), got {decay}")
         self.ema_decay = decay
         if decay > 0:
             for name in names:

@@ -45,11 +45,11 @@ from torch import nn
 from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind, kl_between_normals
 from genzoo.models.vae import VAE
+from genzoo.ranges import NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber
 from genzoo.viz import paired_rows
 
 #: attributes flipped in the CelebA figure, when the model has them
 FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
-PRIORS = ("standard", "learned")
 
 
 class CVAE(VAE):
@@ -65,14 +65,14 @@ class CVAE(VAE):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 1e-3,
-        beta: float = 2.0,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 1e-3,
+        beta: NonNegativeNumber = 2.0,
         recon_loss: ReconstructionKind = "bce",
-        num_classes: int = 10,
+        num_classes: NonNegativeInteger = 10,
         class_names: list[str] | None = None,
         multi_label: bool = False,
         prior: Literal["standard", "learned"] = "standard",
@@ -99,8 +99,6 @@ class CVAE(VAE):
             )
         if class_names is not None and len(class_names) != num_classes:
             raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
-        if prior not in PRIORS:
-            raise GenzooError(f"cvae: unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss)
         self.prior = prior
         if prior == "learned":

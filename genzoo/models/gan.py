@@ -30,9 +30,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from genzoo.errors import GenzooError
 from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
 from genzoo.models.base import GenerativeModule, adam
+from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class GAN(GenerativeModule):
@@ -43,16 +43,16 @@ class GAN(GenerativeModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 2e-4,
-        lr_disc: float = 1e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        weight_decay: float = 1e-8,
-        r1_gamma: float = 0.0,
-        ema_decay: float = 0.999,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 2e-4,
+        lr_disc: PositiveNumber = 1e-4,
+        betas: tuple[Fraction, Fraction] = (0.5, 0.999),
+        weight_decay: NonNegativeNumber = 1e-8,
+        r1_gamma: NonNegativeNumber = 0.0,
+        ema_decay: Fraction = 0.999,
     ) -> None:
         """
         Args:
@@ -68,8 +68,6 @@ class GAN(GenerativeModule):
             ema_decay: per-step decay of the moving average of G's weights that samples are drawn with (0: none)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
-        if r1_gamma < 0:
-            raise GenzooError(f"--model.r1_gamma must not be negative, got {r1_gamma}")
         self.lr_disc = lr_disc
         self.r1_gamma = r1_gamma
         self.betas = tuple(betas)

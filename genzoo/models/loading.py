@@ -55,14 +55,15 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool =
 
 
 def model_arguments(model_class: type, hparams: dict[str, Any], source: str, exact: bool) -> dict[str, Any]:
-    """The constructor arguments of a saved model, type- and range-checked as ``genzoo fit`` checks its flags.
+    """The constructor arguments of a saved model, type- and range-checked by the parser that checks the flags
+    of ``genzoo fit``.
 
     Arguments added to the model after the file was written get the value that meant the model as it was
     (``hparams_before_added``), not today's default, which may differ.
     """
     from jsonargparse import ArgumentParser
 
-    from genzoo.checks import MODEL_RANGES, check_values
+    from genzoo.ranges import out_of_range
 
     accepted = inspect.signature(model_class.__init__).parameters
     # Lightning records how it built the model (_class_path, _instantiator); genzoo builds it by name.
@@ -77,13 +78,12 @@ def model_arguments(model_class: type, hparams: dict[str, Any], source: str, exa
     try:
         arguments = parser.parse_object({"model": saved}).model.as_dict()
     except argparse.ArgumentError as err:
+        outside = out_of_range(str(err))
+        if outside is not None:
+            raise GenzooError(f"{source}: hyper-parameter {outside.removeprefix('--model.')}") from None
         lines = (line.strip().lstrip("- ") for line in str(err).replace('"model.', '"').splitlines())
         detail = " ".join(line for line in lines if line and not line.startswith(NOISE_PREFIXES))
         raise GenzooError(f"{source}: bad hyper-parameter: {detail}") from None
-    try:
-        check_values("model", arguments, MODEL_RANGES)
-    except GenzooError as err:
-        raise GenzooError(f"{source}: hyper-parameter {str(err).removeprefix('--model.')}") from None
     return arguments
 
 

@@ -48,8 +48,6 @@ class MappingNetwork(nn.Module):
 
     def __init__(self, z_dim: int, w_dim: int, layers: int) -> None:
         super().__init__()
-        if layers < 1:
-            raise GenzooError(f"the mapping network needs at least one layer, got mapping_layers={layers}")
         self.net = mlp(z_dim, [w_dim] * (layers - 1), w_dim, SLOPE)
         # He initialisation keeps w at about unit scale through the layers. PyTorch's default (a third of
         # the variance per layer) leaves w nearly constant across z, so AdaIN styles barely vary and a
