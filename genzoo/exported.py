@@ -1,7 +1,8 @@
 """An exported model: a folder in the Hugging Face hub's layout that holds data only, so opening it runs no code.
 
     model.safetensors   every tensor of the model's state dict (moving averages included)
-    config.json         {"genzoo_model": "vae", "hyper_parameters": {...}}: what to build, with what
+    config.json         {"genzoo_model": "vae", "format_version": 1, "hyper_parameters": {...}}: what to build,
+                        with what
     config.yaml         the run's own config (its data), when the checkpoint came from a run folder
     README.md           the hub's model card
 
@@ -25,6 +26,9 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 RUN_CONFIG_NAME = "config.yaml"
 HUB_EXTRA = "pip install 'genzoo[hub]'"
+#: the layout of a saved model (a checkpoint or an export: its entries and the names of its weights); files
+#: written in another layout are refused in one line by ``check_format_version``, the only place that reads it
+FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,16 @@ class SavedModel:
     checkpoint: dict[str, Any]
     source: str
     exported: bool
+
+
+def check_format_version(saved: dict[str, Any], source: str) -> None:
+    """Refuse, in one line naming its version, a checkpoint or export written in another layout than this one."""
+    version = saved.get("format_version", 0)  # files from before the format was versioned carry none
+    if version != FORMAT_VERSION:
+        raise GenzooError(
+            f"{source} is in genzoo's saved-model format {version}, and this genzoo reads format {FORMAT_VERSION} "
+            "only; train the model again with this version"
+        )
 
 
 def is_exported(path: str | Path) -> bool:
@@ -67,7 +81,11 @@ def weights_file(path: str | Path) -> Path:
 def exported_config(model: Any) -> dict[str, Any]:
     """The config.json of ``model``: its registered name and constructor arguments, as plain JSON values."""
     hparams = {key: value for key, value in dict(model.hparams).items() if not key.startswith("_")}
-    return {"genzoo_model": MODELS.name_of(model), "hyper_parameters": json.loads(json.dumps(hparams))}
+    return {
+        "genzoo_model": MODELS.name_of(model),
+        "format_version": FORMAT_VERSION,
+        "hyper_parameters": json.loads(json.dumps(hparams)),
+    }
 
 
 def write_weights(model: Any, path: Path) -> None:
@@ -99,6 +117,7 @@ def read_exported(path: Path, flag: str = "--ckpt") -> dict[str, Any]:
         raise GenzooError(f"{source}: {CONFIG_NAME} cannot be read ({err}); export the checkpoint again") from None
     if not isinstance(config, dict):
         raise GenzooError(f"{source}: {CONFIG_NAME} is not a JSON object; export the checkpoint again")
+    check_format_version(config, source)
     try:
         from safetensors.torch import load_file
     except ImportError:
@@ -111,6 +130,7 @@ def read_exported(path: Path, flag: str = "--ckpt") -> dict[str, Any]:
         ) from None
     return {
         "genzoo_model": config.get("genzoo_model"),
+        "format_version": FORMAT_VERSION,
         "hyper_parameters": config.get("hyper_parameters"),
         "state_dict": state,
     }
