@@ -54,9 +54,9 @@ class LatentPictures(pl.Callback):
         Args:
             every_n_epochs: draw after every this many validation epochs (the first epoch always).
             pictures: what to draw, from ``figures`` (the model's grids, ``genzoo.latent.grids``),
-                ``interpolate`` (between validation images, or samples for a GAN), ``mirror``, ``traverse`` (along the top principal
-                direction of the inputs' codes) and ``explore`` (the 2-D plane, or the PCA map). Default:
-                figures.
+                ``interpolate`` (between validation images, or samples for a GAN), ``mirror``, ``traverse``
+                (along the top principal direction of the inputs' codes) and ``explore`` (the 2-D plane, or the
+                PCA map). Default: figures.
             num_inputs: validation images kept as the fixed inputs (codes for PCA and the maps).
             seed: seed of the prior samples.
         """
