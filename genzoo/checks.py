@@ -282,7 +282,7 @@ def load_plain(path: Path, flag: str) -> Any:
 def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
     """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated, foreign or unsafe file,
     or one in another format than this genzoo's."""
-    from genzoo.exported import check_format_version
+    from genzoo.checkpoint_format import check_format_version
 
     path = Path(path)
     if not path.is_file():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genzoo.checkpoint_format import FORMAT_VERSION, check_format_version
 from genzoo.errors import GenzooError
 from genzoo.registry import MODELS
 
@@ -26,9 +27,6 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 RUN_CONFIG_NAME = "config.yaml"
 HUB_EXTRA = "pip install 'genzoo[hub]'"
-#: the layout of a saved model (a checkpoint or an export: its entries and the names of its weights); files
-#: written in another layout are refused in one line by ``check_format_version``, the only place that reads it
-FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -39,16 +37,6 @@ class SavedModel:
     checkpoint: dict[str, Any]
     source: str
     exported: bool
-
-
-def check_format_version(saved: dict[str, Any], source: str) -> None:
-    """Refuse, in one line naming its version, a checkpoint or export written in another layout than this one."""
-    version = saved.get("format_version", 0)  # files from before the format was versioned carry none
-    if version != FORMAT_VERSION:
-        raise GenzooError(
-            f"{source} is in genzoo's saved-model format {version}, and this genzoo reads format {FORMAT_VERSION} "
-            "only; train the model again with this version"
-        )
 
 
 def is_exported(path: str | Path) -> bool:

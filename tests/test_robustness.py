@@ -22,7 +22,7 @@ from conftest import REPO, TINY_RUN, run_cli
 from face_data import cli_here, make_anime_png
 from tiny import tiny_kwargs
 
-from genzoo.exported import FORMAT_VERSION
+from genzoo.checkpoint_format import FORMAT_VERSION
 from genzoo.registry import MODELS
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -414,9 +414,8 @@ def test_divergence_noted_before_other_terms_were_logged_is_not_forgotten():
 
     from tiny import build_model
 
-    from genzoo.errors import GenzooError
-
     from genzoo.divergence import DivergenceStop
+    from genzoo.errors import GenzooError
 
     model = build_model("ae")
     trainer = SimpleNamespace(log_every_n_steps=100, checkpoint_callback=None, global_step=3)

@@ -18,8 +18,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from genzoo.checkpoint_format import FORMAT_VERSION
 from genzoo.divergence import note_finite
-from genzoo.exported import FORMAT_VERSION
 from genzoo.losses import mean_squared_error
 from genzoo.nn.backbones import build_backbone
 from genzoo.registry import MODELS
