@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 
 
-class MultiPhase(pl.LightningModule):
-    """Mixin for a ``GenerativeModule`` trained in phases, one optimizer each: put it before the base class."""
+class MultiPhase:
+    """Mixin for a ``GenerativeModule`` trained in phases, one optimizer each: put it before the base class
+    (``class GAN(MultiPhase, GenerativeModule)``), whose LightningModule methods it calls and extends."""
 
     multi_phase = True
 
@@ -25,7 +25,7 @@ class MultiPhase(pl.LightningModule):
     def setup(self, stage: str) -> None:
         from genzoo.distributed import prepare_strategy
 
-        super().setup(stage)
+        super().setup(stage)  # type: ignore[misc]
         prepare_strategy(self.trainer.strategy, self.multi_phase)
 
     def update(self, optimizer: Any, loss: torch.Tensor) -> None:
@@ -34,9 +34,9 @@ class MultiPhase(pl.LightningModule):
         ``toggled_optimizer`` freezes the parameters of every other optimizer during the backward, so a
         phase cannot leak gradients into networks it is not training.
         """
-        with self.toggled_optimizer(optimizer):
+        with self.toggled_optimizer(optimizer):  # type: ignore[attr-defined]
             optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
+            self.manual_backward(loss)  # type: ignore[attr-defined]
             optimizer.step()
 
     # A phase may also freeze the other networks during its forward pass (sparing their weight gradients,
@@ -49,7 +49,7 @@ class MultiPhase(pl.LightningModule):
         self._toggle_depth += 1
         if self._toggle_depth == 1:
             self._toggled = getattr(optimizer, "optimizer", optimizer)
-            super().toggle_optimizer(optimizer)
+            super().toggle_optimizer(optimizer)  # type: ignore[misc]
         elif getattr(optimizer, "optimizer", optimizer) is not self._toggled:
             self._toggle_depth -= 1
             raise RuntimeError("toggled_optimizer: a phase of one optimizer cannot contain a phase of another")
@@ -57,4 +57,4 @@ class MultiPhase(pl.LightningModule):
     def untoggle_optimizer(self, optimizer: Any) -> None:
         self._toggle_depth -= 1
         if self._toggle_depth == 0:
-            super().untoggle_optimizer(optimizer)
+            super().untoggle_optimizer(optimizer)  # type: ignore[misc]
