@@ -6,8 +6,9 @@ first validation images ``x`` (up to 32) and their labels ``y``, through the bas
 - every model: ``samples`` from fixed codes (the same every epoch, so progress is visible);
 - with an encoder (``has_encoder``): ``reconstructions`` (inputs above their reconstructions) and
   ``interpolations`` between real images; without one, interpolations between fixed prior codes;
-- conditional models (``conditional``): samples one row per class (or per real attribute set, for
-  ``multi_label`` models), reconstructions and interpolations with the images' conditions, and
+- conditional models (``conditional``): samples one row per class, the same draws in every row (or one
+  row per real attribute set, for ``multi_label`` models), reconstructions and interpolations with the
+  images' conditions, and
   ``condition_swaps``: each input, its reconstruction, then its code decoded under other conditions;
 - 2-D codes (``latent_dim == 2``, with an encoder; ``codes`` given): ``latent_scatter``, the validation
   codes over prior samples, and for unconditional models the ``manifold``, images decoded on a grid
@@ -69,10 +70,10 @@ def conditional_grids(model: Any, x: torch.Tensor, y: torch.Tensor) -> Grids:
         # Each row: the attributes of one validation image, with 8 different codes.
         conditions = y[:8].repeat_interleave(8, 0)  # (up to 64, K)
         grids = {"samples": (model.sample(len(conditions), g, conditions), 8)}
-    else:  # each row: one class
-        k = min(model.num_classes, 10)
-        rows = torch.arange(k, device=model.device).repeat_interleave(10)
-        grids = {"samples": (model.sample(len(rows), g, rows), 10)}
+    else:  # each row: one class; each column: the same prior draw in every row, so a column keeps its style
+        rows = [torch.full((10,), k, device=model.device) for k in range(min(model.num_classes, 10))]
+        samples = [model.sample(10, torch.Generator().manual_seed(0), row) for row in rows]
+        grids = {"samples": (torch.cat(samples), 10)}
     if len(x) == 16:
         grids["reconstructions"] = (paired_rows(x, model.reconstruct(x, y)), 8)
         # Interpolations walk the code and the condition together, from x[i] to x[8 + i].
