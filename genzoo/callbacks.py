@@ -82,8 +82,10 @@ class CompileNetworks(pl.Callback):
         self.mode, self.dynamic = mode, dynamic
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        for name, network in pl_module.named_children():
-            if name != "ema" and any(True for _ in network.parameters()):
+        from genzoo.models.ema import live
+
+        for network in map(live, pl_module.children()):  # an averaged network: its live part, trained
+            if any(True for _ in network.parameters()):
                 network.compile(mode=self.mode, dynamic=self.dynamic)
 
 

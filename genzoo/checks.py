@@ -175,13 +175,17 @@ def load_plain(path: Path, flag: str) -> Any:
 
 
 def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
-    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated, foreign or unsafe file."""
+    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated, foreign or unsafe file,
+    or one in another format than this genzoo's."""
+    from genzoo.checkpoint_format import check_format_version
+
     path = Path(path)
     if not path.is_file():
         raise GenzooError(f"{flag} {path} does not exist; give the path of a .ckpt file from a run folder")
     checkpoint = load_plain(path, flag)
     if not isinstance(checkpoint, dict) or "genzoo_model" not in checkpoint:
         raise GenzooError(f"{flag} {path} was not written by genzoo (no 'genzoo_model' entry)")
+    check_format_version(checkpoint, f"{flag} {path}")
     check_recorded_classes(checkpoint, path, flag)
     return checkpoint
 
@@ -218,11 +222,11 @@ def check_checkpoint_model(checkpoint: dict[str, Any], path: Path | str, model_n
 
 def state_mismatch(state: Mapping[str, Any], own: Mapping[str, Any]) -> str | None:
     """The first way saved weights ``state`` do not fit a model's ``own`` state dict (a shape, a missing or an
-    extra tensor), or None when they fit. Moving averages a checkpoint lacks are made when it loads."""
+    extra tensor), or None when they fit."""
     for key, value in state.items():
         if key in own and tuple(getattr(value, "shape", ())) != tuple(own[key].shape):
             return f"{key} {tuple(value.shape)} (checkpoint) vs {tuple(own[key].shape)} (now)"
-    missing = [key for key in own if key not in state and not key.startswith("ema")]
+    missing = [key for key in own if key not in state]
     if missing:
         return f"it has no weights {missing[0]}"
     extra = [key for key in state if key not in own]

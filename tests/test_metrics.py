@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 from tiny import build_model
 
+from genzoo.checkpoint_format import FORMAT_VERSION
 from genzoo.cli import main
 from genzoo.metrics.coverage import mode_coverage
 from genzoo.metrics.evaluation import EvalSettings, Evaluator
@@ -173,6 +174,7 @@ def untrained_checkpoint(name: str, path: Path) -> Path:
         "state_dict": model.state_dict(),
         "hyper_parameters": dict(model.hparams),
         "genzoo_model": name,
+        "format_version": FORMAT_VERSION,
         "pytorch-lightning_version": pl.__version__,
     }
     torch.save(checkpoint, path)

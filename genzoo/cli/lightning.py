@@ -32,8 +32,11 @@ from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import LIGHTNING_COMMANDS
 from genzoo.datamodules.base import InMemoryImageDataModule
 from genzoo.distributed import check_multi_node_environment
+from genzoo.divergence import DivergenceStop
 from genzoo.errors import GenzooError, condense_argument_error
+from genzoo.latent.callback import LatentPictures
 from genzoo.models.base import GenerativeModule
+from genzoo.random_streams import RandomStreams
 from genzoo.ranges import out_of_range
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
 from genzoo.runs import LOGGERS, build_logger, configure_wandb_offline
@@ -240,6 +243,11 @@ class GenzooCLI(LightningCLI):
             callbacks.append(LastCheckpoint(every_minutes=minutes or None))
         elif not any(isinstance(c, SignalStop) for c in callbacks):
             callbacks.append(SignalStop())  # no checkpoint to write, but a signal still stops the run cleanly
+        # What every training run gets beside the model's own callbacks (GenerativeModule.configure_callbacks):
+        # one-line stop on NaN losses, each rank's random streams (DDP seeds, exact resume), per-epoch pictures.
+        for run_callback in (DivergenceStop, RandomStreams, LatentPictures):
+            if not any(isinstance(c, run_callback) for c in callbacks):
+                callbacks.append(run_callback())
         callbacks.append(runs.RunGuard())
         kwargs["callbacks"] = callbacks
         plugins = list(trainer_cfg.get("plugins") or [])

@@ -63,6 +63,7 @@ from genzoo.losses import (
     mean_squared_error,
     reconstruction_loss,
 )
+from genzoo.models.ema import averaged
 from genzoo.models.gan import GAN
 from genzoo.nn.blocks import mlp
 from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
@@ -116,13 +117,13 @@ class AEGAN(GAN):
         self.lambda_latent_recon = lambda_latent_recon
         self.lambda_image_adv = lambda_image_adv
         self.lambda_latent_adv = lambda_latent_adv
-        self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # E: image -> z (B, D)
+        # E: image -> z (B, D); averaged like G, so that reconstructions use the averaged pair
+        self.encoder = averaged(self.backbone.encoder(self.image_shape, latent_dim), ema_decay)
         self.latent_discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # Dz: z -> logit (B, 1)
-        self.track_average(ema_decay, "encoder")  # G is averaged by GAN; reconstructions use the averaged pair
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images (B, C, H, W) -> codes (B, latent_dim)."""
-        return self.averaged("encoder")(x)
+        return self.encoder(x)
 
     def discriminate_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Dz: codes (B, D) -> logit of "drawn from the prior" (B,)."""

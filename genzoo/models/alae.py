@@ -62,13 +62,14 @@ from genzoo.losses import (
     r1_penalty,
 )
 from genzoo.models.base import GenerativeModule, adam
+from genzoo.models.ema import averaged, live
+from genzoo.models.phases import MultiPhase
 from genzoo.nn.blocks import mlp
 from genzoo.nn.style import SLOPE, MappingNetwork, equalize_learning_rate
 from genzoo.ranges import Fraction, NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
-class ALAE(GenerativeModule):
-    multi_phase = True
+class ALAE(MultiPhase, GenerativeModule):
     # The paper's MLP has two levels of 1024. Depth is what makes the samples here (as for the VAE): four levels
     # of 512 beat three and two at about the same time; the measurements are in docs/models/alae.md.
     default_widths = {"mlp": [512, 512, 512, 512]}
@@ -127,7 +128,10 @@ class ALAE(GenerativeModule):
         if equalized_lr:
             for net in (self.mapping, self.generator, self.encoder, self.discriminator):
                 equalize_learning_rate(net)
-        self.track_average(ema_decay, "mapping", "generator", "encoder")
+        # F, G and E compute with the averages of their recent weights outside training.
+        self.mapping, self.generator, self.encoder = (
+            averaged(net, ema_decay) for net in (self.mapping, self.generator, self.encoder)
+        )
 
     # ----- the networks G and E (StyleALAE replaces these two) ---------------------------------------
     def build_generator(self) -> nn.Module:
@@ -147,7 +151,7 @@ class ALAE(GenerativeModule):
             else:
                 eta = torch.randn(shape, generator=generator).to(w.device, w.dtype)
             w = torch.cat([w, eta], dim=1)  # (B, w_dim + noise_dim)
-        return self.averaged("generator")(w)
+        return self.generator(w)
 
     # ----- the shared API --------------------------------------------------------------------------
     def generate(self, w: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -156,7 +160,7 @@ class ALAE(GenerativeModule):
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images -> their codes w (B, w_dim), the space that F's samples live in and G reads."""
-        return self.averaged("encoder")(x)
+        return self.encoder(x)
 
     def decode(self, w: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """G with noise at its mean: reconstructions G(E(x)) and interpolations are deterministic."""
@@ -164,7 +168,7 @@ class ALAE(GenerativeModule):
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Codes w = F(z), z ~ N(0, I): the prior of the space that ``decode`` takes its codes from."""
-        return self.averaged("mapping")(super().prior_sample(n, generator))
+        return self.mapping(super().prior_sample(n, generator))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -172,8 +176,8 @@ class ALAE(GenerativeModule):
         return self.generate(self.prior_sample(n, generator), noise=True, generator=generator)
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """D(E(x)): one logit per image (B,); positive means "real"."""
-        return self.discriminator(self.encoder(x)).squeeze(1)
+        """D(E(x)): one logit per image (B,); positive means "real". E as trained, not its average: D reads it."""
+        return self.discriminator(live(self.encoder)(x)).squeeze(1)
 
     @torch.no_grad()
     def discriminator_accuracies(

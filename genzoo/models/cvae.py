@@ -46,10 +46,6 @@ from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind, kl_between_normals
 from genzoo.models.vae import VAE
 from genzoo.ranges import NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber
-from genzoo.viz import paired_rows
-
-#: attributes flipped in the CelebA figure, when the model has them
-FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
 
 
 class CVAE(VAE):
@@ -60,8 +56,6 @@ class CVAE(VAE):
     # behind these choices is in docs/models/cvae.md.
     default_widths = {"mlp": [512, 512]}
     default_max_epochs = 30
-    # Checkpoints written before the prior option were the plain CVAE: the N(0, I) prior.
-    hparams_before_added = {"prior": "standard"}
 
     def __init__(
         self,
@@ -184,41 +178,3 @@ class CVAE(VAE):
         y = y.to(self.device)
         z = self.prior_codes(y, super().prior_sample(n, generator))  # z ~ p(z | c), from N(0, I) noise
         return self.decode(z, y)
-
-    # ----- figures --------------------------------------------------------------------------
-    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
-        """Samples (one row per class, or per real attribute set), reconstructions and condition swaps."""
-        g = torch.Generator().manual_seed(0)
-        x, y = x[:16], y[:16].to(self.device)
-        figs = {}
-        if self.multi_label:
-            # Each row: the attributes of one validation face, with 8 different codes.
-            conds = y[:8].repeat_interleave(8, 0)  # (up to 64, K)
-            figs["samples"] = (self.sample(len(conds), g, conds), 8)
-        else:
-            # Each row: one class; each column: one prior noise, shared down the column (same style; for
-            # a learned prior, the same place relative to each class's p(z|c)).
-            k = min(self.num_classes, 10)
-            rows = torch.arange(k, device=self.device).repeat_interleave(10)
-            z = self.prior_codes(rows, super().prior_sample(10, g).repeat(k, 1))
-            figs["samples"] = (self.decode(z, rows), 10)
-        if len(x) == 16:
-            figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
-        figs["condition_swaps"] = self.condition_swaps(x[:8], y[:8])
-        return figs
-
-    @torch.no_grad()
-    def condition_swaps(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """Each row: an input, its reconstruction, then the same code decoded under other conditions:
-        every class (single-label), or one attribute flipped per column (multi-label)."""
-        c = self.condition(y)  # (B, K)
-        z = self.encode(x, c)  # (B, D)
-        if self.multi_label:
-            flips = [self.class_names.index(a) for a in FIGURE_FLIPS if a in self.class_names]
-            flips = flips or list(range(min(6, self.num_classes)))
-            conds = [c] + [torch.cat([c[:, :j], 1 - c[:, j : j + 1], c[:, j + 1 :]], 1) for j in flips]
-        else:
-            eye = torch.eye(self.num_classes, device=c.device)
-            conds = [c] + [eye[j].expand_as(c) for j in range(min(self.num_classes, 10))]
-        columns = [x] + [self.decode(z, cond) for cond in conds]  # each (B, C, H, W)
-        return torch.stack(columns, 1).flatten(0, 1), len(columns)

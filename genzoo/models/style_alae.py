@@ -137,4 +137,4 @@ class StyleALAE(ALAE):
 
     def generator_logits(self, w: torch.Tensor, noise: bool, generator: torch.Generator | None) -> torch.Tensor:
         """G(w): the same style w at every layer; per-layer noise unless ``noise`` (or the model's) is off."""
-        return self.averaged("generator")(w, noise and self.hparams["noise"], generator)
+        return self.generator(w, noise and self.hparams["noise"], generator)
