@@ -117,7 +117,7 @@ def test_parse_condition_multi_label_unset() -> None:
 
 
 def mnist_classifier(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
-    """A small MLP trained here on real digits (about 93% accurate): the judge of the samples."""
+    """A small MLP trained here on real digits: the judge of the samples."""
     torch.manual_seed(0)
     clf = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.Adam(clf.parameters(), 1e-3)
@@ -135,7 +135,7 @@ def mnist_classifier(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
 
 @pytest.mark.slow  # starts genzoo processes
 def test_conditional_mnist_samples_show_requested_digit(tmp_path: Path) -> None:
-    # A 2-d code leaves the class to the condition, so a short run already uses it (about 80% after 200 batches).
+    # A 2-d code leaves the class to the condition, so a short run already uses it.
     fit = run_cli(
         "fit", "--model", "cvae", "--model.latent_dim", "2", "--trainer.max_epochs", "1",
         "--trainer.limit_train_batches", "200", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",

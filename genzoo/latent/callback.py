@@ -24,7 +24,7 @@ from genzoo.datamodules.base import TensorImageDataset
 from genzoo.errors import GenzooError
 
 PICTURES = ("figures", "interpolate", "mirror", "traverse", "explore")
-FIGURE_INPUTS = 32  #: validation images handed to ``figures()`` (as before the callback existed)
+FIGURE_INPUTS = 32  #: validation images handed to ``figures()``
 
 
 class FixedImages:

@@ -2,7 +2,7 @@
 ``prior_sample``): paths between codes, walks along directions, principal directions, the 2-D plane.
 
 Everything here takes and returns tensors; choosing images, reading files and drawing live in
-``genzoo.latent.source`` and ``genzoo.latent.figures``. Conditional models (the CVAE, the supervised
+``genzoo.latent.explorer`` and ``genzoo.latent.figures``. Conditional models (the CVAE, the supervised
 AAE) get their condition as one vector per image (one-hot for a class, 0/1 per attribute), so that an
 interpolation can walk the condition together with the code, and a user can pick any condition.
 """
