@@ -97,6 +97,21 @@ def test_direction_and_strips() -> None:
         explorer.edit(x, labels[:5], edit, method="condition")
 
 
+def test_data_of_another_shape_is_refused_by_one_check() -> None:
+    """The explorer (every latent command, edit, the app), eval and fit/test --ckpt_path share one message."""
+    from genzoo.checks import check_checkpoint_fits, check_data_fits
+
+    explorer = LatentExplorer(AE(latent_dim=2), lambda: SimpleNamespace(image_shape=(3, 32, 32)))
+    with pytest.raises(GenzooError, match=r"^the model was trained on \(1, 28, 28\) images but the data gives \(3, 32"):
+        _ = explorer.data
+    check_data_fits((1, 28, 28), [1, 28, 28])  # a shape read back from YAML is a list
+    with pytest.raises(GenzooError, match=r"^r.ckpt was trained on \(1, 28, 28\) .*; pass the --data it was"):
+        check_data_fits((1, 28, 28), (3, 32, 32), "r.ckpt", "pass the --data it was trained on")
+    saved = {"state_dict": AE(image_shape=(3, 32, 32)).state_dict(), "hyper_parameters": {"image_shape": [3, 32, 32]}}
+    with pytest.raises(GenzooError, match=r"it was trained on \(3, 32, 32\) images but the data gives \(1, 28, 28\)"):
+        check_checkpoint_fits(saved, "r.ckpt", AE())
+
+
 def png_grid(path: Path) -> tuple[int, int]:
     with Image.open(path) as im:
         return im.size
