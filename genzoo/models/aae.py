@@ -63,7 +63,7 @@ MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS g
 class AAE(GenerativeModule):
     multi_phase = True
     default_widths = {"mlp": [512, 512, 512]}  # depth sharpens the samples (docs/models/aae.md)
-    default_max_epochs = 18  # the three-level game still improving, inside the default-run time budget (aae.md)
+    default_max_epochs = 18  # still improving there, and within the default run's time budget (docs/models/aae.md)
 
     def __init__(
         self,
