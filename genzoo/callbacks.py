@@ -69,8 +69,8 @@ class CompileNetworks(pl.Callback):
 
     Compiles in place (``nn.Module.compile``), so parameter names, checkpoints and the moving averages are
     unchanged; the averages (used only outside training) are left uncompiled. The first batches pay the
-    compilation (tens of seconds on a CPU, measured in docs/performance.md), so it pays off only for long
-    runs, and only where it is measured to help.
+    compilation (docs/performance.md has the cost), so it pays off only for long runs, and only where it
+    is measured to help.
     """
 
     def __init__(self, mode: str | None = None, dynamic: bool | None = False) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +233,21 @@ def state_mismatch(state: Mapping[str, Any], own: Mapping[str, Any]) -> str | No
     return f"it has weights {extra[0]} that the model does not" if extra else None
 
 
+def data_mismatch(trained: Sequence[int], data: Sequence[int]) -> str | None:
+    """How data whose images are ``data`` (C, H, W) does not fit a model trained on ``trained`` ones, or None."""
+    if tuple(trained) == tuple(data):
+        return None
+    return f"trained on {tuple(trained)} images but the data gives {tuple(data)}"
+
+
+def check_data_fits(trained: Sequence[int], data: Sequence[int], what: str = "the model", fix: str = "") -> None:
+    """Refuse data of another image shape than the model was trained on, before any image is loaded (a
+    model cannot take images of another size; resizing them silently would show another model's work)."""
+    why = data_mismatch(trained, data)
+    if why is not None:
+        raise GenzooError(f"{what} was {why}" + (f"; {fix}" if fix else ""))
+
+
 def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model: Any) -> None:
     """Refuse a checkpoint of the same model with other shapes (other data, other widths).
 
@@ -243,8 +258,8 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model: A
     if why is None:
         return
     saved_shape = (checkpoint.get("hyper_parameters") or {}).get("image_shape")
-    if saved_shape is not None and tuple(saved_shape) != tuple(model.image_shape):
-        why = f"it was trained on {tuple(saved_shape)} images, the data gives {tuple(model.image_shape)}"
+    if saved_shape is not None and data_mismatch(saved_shape, model.image_shape):
+        why = f"it was {data_mismatch(saved_shape, model.image_shape)}"
     raise GenzooError(
         f"--ckpt_path {path} does not fit this model and data ({why}); "
         "use the data and --model.* settings it was trained with"

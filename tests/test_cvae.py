@@ -125,7 +125,7 @@ def read_digits(images: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.slow  # starts genzoo processes
 def test_conditional_mnist_samples_show_requested_digit(tmp_path: Path) -> None:
-    # A 2-d code leaves the class to the condition, so a short run already uses it (about 80% after 200 batches).
+    # A 2-d code leaves the class to the condition, so a short run already uses it.
     fit = run_cli(
         "fit", "--model", "cvae", "--model.latent_dim", "2", "--trainer.max_epochs", "1",
         "--trainer.limit_train_batches", "200", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",

@@ -41,7 +41,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from genzoo.errors import GenzooError
 from genzoo.losses import (
@@ -53,14 +52,14 @@ from genzoo.losses import (
 )
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.models.phases import MultiPhase
-from genzoo.nn.blocks import mlp
+from genzoo.nn.blocks import label_vectors, mlp
 from genzoo.priors import NUM_MIXTURE_COMPONENTS, PriorName, check_prior, mixture_of_labels, sample_prior
 from genzoo.ranges import Fraction, NonNegativeInteger, PositiveInteger, PositiveNumber
 
 
 class AAE(MultiPhase, GenerativeModule):
     default_widths = {"mlp": [512, 512, 512]}  # depth sharpens the samples (docs/models/aae.md)
-    default_max_epochs = 18  # three levels keep the game balanced longer than two did; 18 fits 5 minutes (aae.md)
+    default_max_epochs = 18  # still improving there, and within the default run's time budget (docs/models/aae.md)
 
     def __init__(
         self,
@@ -148,13 +147,13 @@ class AAE(MultiPhase, GenerativeModule):
             raise GenzooError("the supervised AAE decodes a code together with its label; pass the labels y")
         if not self.training:  # training data were checked whole, once, in setup
             self.check_labelled(y)
-        onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype) if y.dim() == 1 else y.to(z.dtype)
+        onehot = label_vectors(y, self.num_classes, z.dtype)
         return torch.cat([z, onehot], dim=1)  # (B, D + K)
 
     def discriminate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """D: codes (B, D) [+ their labels (B,) with ``label_prior``] -> logit of "drawn from the prior" (B,)."""
         if self.label_prior:
-            z = torch.cat([z, F.one_hot(self._judged_labels(y).long(), self.num_classes).to(z.dtype)], dim=1)
+            z = torch.cat([z, label_vectors(self._judged_labels(y), self.num_classes, z.dtype)], dim=1)
         return self.discriminator(z).squeeze(1)  # (B,); z: (B, D) or, with the labels, (B, D + K)
 
     def prior_for(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

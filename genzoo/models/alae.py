@@ -43,8 +43,8 @@ multiplied by their He constant at run time; ``equalized_lr``) and a 0.1 learnin
 Without them, Adam's step of a given ``lr`` moves a wide layer's small weights much further in relative
 terms, so ordinary layers need a lower ``lr``. F is He-initialised either way, which is what the
 equalised layers amount to at the start: w then varies across z at unit scale, where PyTorch's default
-initialisation leaves it nearly constant. On MNIST, that alone cut the reconstruction error after 5
-epochs from 0.09 to 0.022 (docs/models/alae.md).
+initialisation leaves it nearly constant, which on MNIST costs most of the reconstruction quality
+(docs/models/alae.md).
 """
 
 from __future__ import annotations

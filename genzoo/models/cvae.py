@@ -39,12 +39,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind, kl_between_normals
 from genzoo.models.vae import VAE
+from genzoo.nn.blocks import label_vectors
 from genzoo.ranges import NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
@@ -115,9 +115,7 @@ class CVAE(VAE):
         """Labels -> condition vectors (B, num_classes): class indices one-hot, vectors as they are."""
         if y is None:
             raise ValueError("the CVAE needs labels y: class indices (B,) or attribute vectors (B, num_classes)")
-        if y.dim() == 2:
-            return y.to(self.label_sum.dtype)
-        return F.one_hot(y.long(), self.num_classes).to(self.label_sum.dtype)
+        return label_vectors(y, self.num_classes, self.label_sum.dtype)
 
     # ----- the prior p(z | c) -------------------------------------------------------------------
     def conditional_prior(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
