@@ -17,7 +17,6 @@ import collections.abc
 import functools
 import inspect
 import math
-import operator
 import re
 import types
 import typing
@@ -31,29 +30,33 @@ from genzoo.errors import GenzooError
 MIN_IMAGE_SIDE = 4
 
 
-SYMBOLS = {operator.gt: ">", operator.ge: ">=", operator.lt: "<", operator.le: "<="}
+#: every restricted number type made here -> (its plain base type, its bounds as (symbol, reference) pairs);
+#: kept here rather than read back from jsonargparse's class, whose attributes are its own business
+DECLARED: dict[type, tuple[type, tuple[tuple[str, int | float], ...]]] = {}
 
 
 def is_number_type(hint: Any) -> bool:
-    """Whether ``hint`` is a restricted number type (this module's or jsonargparse's own)."""
-    return isinstance(hint, type) and issubclass(hint, (int, float)) and hasattr(hint, "_restrictions")
+    """Whether ``hint`` is a restricted number type declared here."""
+    return isinstance(hint, type) and hint in DECLARED
+
+
+def bounds(kind: type) -> tuple[tuple[str, int | float], ...]:
+    """The bounds of a restricted number type: ``((">=", 1),)``; finiteness is not listed."""
+    return tuple((symbol, ref) for symbol, ref in DECLARED[kind][1] if not math.isinf(ref))
 
 
 def describe(kind: type) -> str:
     """The allowed values of a restricted number type in words: ``a whole number >= 1``."""
-    bounds = []
-    for compare, reference in kind._restrictions:  # type: ignore[attr-defined]
-        if math.isinf(reference):
-            continue  # finiteness goes without saying
-        symbol = SYMBOLS[compare]
-        if kind._type is int and symbol == ">":  # type: ignore[attr-defined]
+    words = []
+    for symbol, reference in bounds(kind):
+        if DECLARED[kind][0] is int and symbol == ">":
             symbol, reference = ">=", reference + 1  # "> 0" reads better as ">= 1" for whole numbers
-        bounds.append(f"{symbol} {reference:g}")
-    return f"{noun(kind)} {f' {kind._join} '.join(bounds)}".strip()  # type: ignore[attr-defined]
+        words.append(f"{symbol} {reference:g}")
+    return f"{noun(kind)} {' and '.join(words)}".strip()
 
 
 def noun(kind: type) -> str:
-    return "a whole number" if kind._type is int else "a number"  # type: ignore[attr-defined]
+    return "a whole number" if DECLARED[kind][0] is int else "a number"
 
 
 def number_type(name: str, base: type, *restrictions: tuple[str, int | float]) -> type:
@@ -67,6 +70,7 @@ def number_type(name: str, base: type, *restrictions: tuple[str, int | float]) -
     if base is float and not any(op in ("<", "<=") for op, _ in restrictions):
         restrictions = (*restrictions, ("<", math.inf))
     kind = restricted_number_type(name, base, list(restrictions))
+    DECLARED[kind] = (base, tuple(restrictions))
     kind.__doc__ = f"{base.__name__}: {describe(kind)}"
     register_type(kind, serializer=base, deserializer=lambda value: base(kind(value)))
     return kind

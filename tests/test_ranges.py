@@ -20,6 +20,7 @@ from jsonargparse import ArgumentParser
 from genzoo.checks import check_trainer
 from genzoo.errors import GenzooError
 from genzoo.ranges import (
+    DECLARED,
     MIN_IMAGE_SIDE,
     CheckedArguments,
     Fraction,
@@ -28,6 +29,7 @@ from genzoo.ranges import (
     NonNegativeNumber,
     PositiveInteger,
     PositiveNumber,
+    bounds,
     describe,
     is_number_type,
     out_of_range,
@@ -78,9 +80,9 @@ def test_every_number_argument_declares_its_range(cls: type) -> None:
 def outside(hint: Any) -> Any:
     """A value just outside the range of the first restricted number in ``hint`` (None if it has none)."""
     if is_number_type(hint):
-        compare, reference = hint._restrictions[0]
-        step = 1 if hint._type is int else 0.5
-        return reference - step if compare(reference, reference) else reference  # >= r: r - 1; > r: r
+        symbol, reference = bounds(hint)[0]
+        step = 1 if DECLARED[hint][0] is int else 0.5
+        return reference - step if symbol in (">=", "<=") else reference  # >= r: r - 1; > r: r
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
         return next((v for arg in typing.get_args(hint) if (v := outside(arg)) is not None), None)
