@@ -1,5 +1,5 @@
-"""Shared fixtures: the CLI as a subprocess, tiny trained checkpoints, a private copy of MNIST; and the two
-tiers of the suite.
+"""Shared fixtures (tiny trained checkpoints, a private copy of MNIST, one thread) and the two tiers of the
+suite. Everything else tests share is in ``helpers.py``.
 
 The ``slow`` tier is every test that starts a ``genzoo`` process that loads torch (a training run or a
 refusal: each process imports torch and Lightning anew; the front door's answers, which never load torch,
@@ -11,17 +11,10 @@ itself (the tests of the other modules).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED_MNIST = REPO / "data" / "mnist"
-SHARED_DATA = REPO.parent / "shared" / "data"
+from helpers import TINY_RUN, copy_bundled_mnist, run_cli, tiny_runs, train_tiny
 
 #: modules all of whose tests are slow, with the reason
 SLOW_MODULES = (
@@ -45,40 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-# Flags that make a CLI run take seconds: a handful of batches everywhere.
-TINY_RUN = [
-    "--trainer.max_epochs", "1",
-    "--trainer.limit_train_batches", "5",
-    "--trainer.limit_val_batches", "2",
-    "--trainer.limit_test_batches", "2",
-    "--trainer.enable_progress_bar", "false",
-    "--trainer.enable_model_summary", "false",
-]  # fmt: skip
-
-
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600):
-    """Run `genzoo ARGS` the way a user would, in a fresh Python process."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "genzoo.cli", *args],
-        cwd=cwd or REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """Exit code 2, a single `genzoo: error:` line naming the problem, and no traceback."""
-    assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
-    assert "Traceback" not in result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("genzoo: error:")]
-    assert len(error_lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in error_lines[0], error_lines[0]
-
-
 @pytest.fixture
 def one_thread():
     """Two threads on a CPU shared with other jobs spin-wait on each other: one is several times faster."""
@@ -88,16 +47,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def copy_bundled_mnist(root: Path) -> Path:
-    """Copy the bundled MNIST files into ``root/mnist`` (writable copies); returns ``root``."""
-    target = root / "mnist"
-    target.mkdir(parents=True)
-    for f in BUNDLED_MNIST.glob("*.gz"):
-        shutil.copy(f, target / f.name)
-        (target / f.name).chmod(0o644)
-    return root
 
 
 @pytest.fixture
@@ -119,14 +68,12 @@ def trained_vae(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Registry name (and ``aae_2d``) -> checkpoint of that model trained for a few batches, made on first use."""
-    from latent_runs import RUNS, train_tiny
-
     root = tmp_path_factory.mktemp("tiny_runs")
     made: dict[str, Path] = {}
 
     class Lazy(dict):
         def __missing__(self, key: str) -> Path:
-            if key not in RUNS:
+            if key not in tiny_runs():
                 raise KeyError(key)
             made[key] = train_tiny(root, key)
             return made[key]

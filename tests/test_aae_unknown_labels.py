@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_RUN
-from face_data import cli_here, write_image
+from helpers import TINY_RUN, cli_here, write_image
 
 from genzoo.errors import GenzooError
 from genzoo.models.aae import AAE

@@ -10,8 +10,7 @@ import warnings
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import TINY_RUN, assert_one_line_error, run_cli
-from tiny import build_model
+from helpers import TINY_RUN, assert_one_line_error, build_model, run_cli
 
 from genzoo.datamodules.base import default_data_root
 from genzoo.datamodules.mnist import load_mnist_arrays

@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from face_data import cli_here
+from helpers import assert_one_line_error, build_model, cli_here, handmade_checkpoint
 from PIL import Image
-from test_robustness import handmade_checkpoint, one_line_error
-from tiny import build_model
 
 from genzoo.errors import GenzooError
 from genzoo.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, check_upload, exposure_warning, is_exposed
@@ -97,7 +95,7 @@ def test_the_app_listens_on_this_machine_unless_told(tmp_path, capsys, monkeypat
     assert exposure_warning("0.0.0.0", 8000) in exposed.stderr.splitlines()
     assert "exposes the app to other machines" in exposed.stderr and "--host 127.0.0.1" in exposed.stderr
     monkeypatch.undo()
-    one_line_error(cli_here(capsys, monkeypatch, "app", "--ckpt", str(ckpt), "--port", "0"), "--port")
+    assert_one_line_error(cli_here(capsys, monkeypatch, "app", "--ckpt", str(ckpt), "--port", "0"), "--port")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from face_data import make_anime_png
+from helpers import make_anime_png
 
 from genzoo.bench import Benchmark, BenchSpec
 from genzoo.bench.spec import CHECKOUT, recipe_of

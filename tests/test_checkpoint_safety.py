@@ -18,9 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
-from face_data import cli_here
-from test_robustness import handmade_checkpoint, one_line_error
+from helpers import assert_one_line_error, cli_here, handmade_checkpoint, run_cli
 
 from genzoo.errors import GenzooError
 
@@ -131,7 +129,7 @@ def processes(commands) -> dict[str, subprocess.CompletedProcess]:
 def check_refused(name: str, result: subprocess.CompletedProcess, marker: Path, work: Path, before: list) -> None:
     """The marker never written; one line, exit code 2; the command's folder as it was."""
     assert not marker.exists(), f"genzoo {name} ran the payload"
-    line = one_line_error(result, FRAGMENTS.get(name, NOT_PLAIN))
+    line = assert_one_line_error(result, FRAGMENTS.get(name, NOT_PLAIN))
     # Lines before the error are progress notes (bench's plan, "resuming RUN"), never a second error.
     notes = [n for n in result.stderr.strip().splitlines() if n != line]
     assert name in ("bench", "resume") or not notes, result.stderr
@@ -182,6 +180,6 @@ def test_a_foreign_class_path_is_never_imported(tmp_path, capsys, monkeypatch) -
     monkeypatch.delitem(sys.modules, "this", raising=False)
     for argv in (["test", "--model", "ae", "--ckpt_path"], ["sample", "--out", f"{tmp_path}/s.png", "--ckpt"]):
         result = cli_here(capsys, monkeypatch, *argv, str(tmp_path / "x.ckpt"))
-        one_line_error(result, "is not a plain genzoo checkpoint: it holds the class path 'this.s'")
+        assert_one_line_error(result, "is not a plain genzoo checkpoint: it holds the class path 'this.s'")
         assert "this" not in sys.modules and "Zen of Python" not in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.ckpt", "x.ckpt"]

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO, TINY_RUN, assert_one_line_error, run_cli
+from helpers import REPO, TINY_RUN, assert_one_line_error, run_cli
 
 from genzoo.cli import main, rewrite_arguments
 

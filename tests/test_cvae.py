@@ -10,8 +10,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from conftest import assert_one_line_error, run_cli
-from face_data import cli_here
+from helpers import assert_one_line_error, cli_here, run_cli
 from torch.utils.data import DataLoader, TensorDataset
 
 from genzoo.datamodules.celeba import CELEBA_ATTRIBUTES
@@ -153,7 +152,7 @@ def test_cvae_trains_on_folder_classes(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Any folder with one subfolder per class is conditional data: the CVAE trains on it."""
-    from face_data import write_image
+    from helpers import write_image
 
     for i in range(16):
         write_image(tmp_path / "data" / ("cats" if i % 2 else "dogs") / f"{i}.png", i, (40, 40))

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import copy_bundled_mnist
-from face_data import make_anime_jpg, make_celeba
+from helpers import copy_bundled_mnist, make_anime_jpg, make_celeba
 
 from genzoo.errors import GenzooError
 from genzoo.metrics.features import EXTRACTORS

@@ -29,8 +29,7 @@ from typing import Any
 import pytest
 import torch
 from ddp_probe import replay
-from launch import clean_env, free_port, run_all
-from tiny import tiny_cli_args
+from helpers import clean_env, free_port, run_all, tiny_cli_args
 
 from genzoo.registry import MODELS
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from face_data import make_anime_png, make_celeba
+from helpers import make_anime_png, make_celeba
 
 from genzoo.cli.main import main
 from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import assert_one_line_error, run_cli
-from face_data import cli_here, make_anime_png, make_celeba
+from helpers import assert_one_line_error, cli_here, make_anime_png, make_celeba, run_cli
 from PIL import Image
 
 from genzoo.datamodules.base import TensorImageDataset

@@ -11,7 +11,7 @@ import inspect
 
 import pytest
 import torch
-from tiny import build_model
+from helpers import build_model
 
 from genzoo.models.ema import Averaged, averages
 from genzoo.registry import MODELS

@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
-from face_data import cli_here
-from test_robustness import handmade_checkpoint, one_line_error
+from helpers import assert_one_line_error, cli_here, handmade_checkpoint, run_cli
 
 pytest.importorskip("safetensors", reason="genzoo export needs the genzoo[hub] extra (in genzoo[dev])")
 pytest.importorskip("huggingface_hub", reason="genzoo export needs the genzoo[hub] extra (in genzoo[dev])")
@@ -129,7 +127,7 @@ def test_a_tampered_folder_is_one_line(case, exported, tmp_path, capsys, monkeyp
     tamper, fragment = TAMPERED[case]
     tamper(folder)
     out = tmp_path / "s.png"
-    one_line_error(cli_here(capsys, monkeypatch, "sample", "--ckpt", str(folder), "--out", str(out)), fragment)
+    assert_one_line_error(cli_here(capsys, monkeypatch, "sample", "--ckpt", str(folder), "--out", str(out)), fragment)
     assert not out.exists()
 
 
@@ -175,19 +173,21 @@ def test_export_refusals_leave_the_disk_as_it_was(checkpoint, exported, tmp_path
 
     a_file = tmp_path / "file"
     a_file.write_text("keep")
-    one_line_error(export(checkpoint, a_file), "is not a folder")
+    assert_one_line_error(export(checkpoint, a_file), "is not a folder")
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / CONFIG_NAME).write_text('{"model_type": "bert"}')
-    one_line_error(export(checkpoint, foreign), "holds the config.json of something else; export into a new folder")
-    one_line_error(export(tmp_path / "missing.ckpt", tmp_path / "new"), "does not exist")
-    one_line_error(export(checkpoint, tmp_path / "typo" / "exports" / "ae"), "does not exist; create it first")
+    assert_one_line_error(
+        export(checkpoint, foreign), "holds the config.json of something else; export into a new folder"
+    )
+    assert_one_line_error(export(tmp_path / "missing.ckpt", tmp_path / "new"), "does not exist")
+    assert_one_line_error(export(checkpoint, tmp_path / "typo" / "exports" / "ae"), "does not exist; create it first")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "foreign"]
     assert export(checkpoint, tmp_path / "exports" / "ae").returncode == 0  # one missing level is made
     assert [p.name for p in foreign.iterdir()] == [CONFIG_NAME]
 
     monkeypatch.setattr("genzoo.commands.export.find_spec", lambda name: None)
-    one_line_error(export(checkpoint, tmp_path / "new"), "needs safetensors and huggingface_hub: pip install")
+    assert_one_line_error(export(checkpoint, tmp_path / "new"), "needs safetensors and huggingface_hub: pip install")
     monkeypatch.undo()
 
     again = tmp_path / "again"  # an earlier export is replaced; the model card someone wrote is kept

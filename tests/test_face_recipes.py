@@ -8,7 +8,7 @@ import inspect
 from pathlib import Path
 
 import pytest
-from face_data import make_anime_jpg, make_celeba
+from helpers import make_anime_jpg, make_celeba
 
 from genzoo.cli import main
 

@@ -9,8 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA, assert_one_line_error, run_cli
-from face_data import SMILING, celeba_split, cli_here, code, make_anime_jpg, make_anime_png, make_celeba, write_image
+from helpers import (
+    SHARED_DATA,
+    SMILING,
+    assert_one_line_error,
+    celeba_split,
+    cli_here,
+    code,
+    make_anime_jpg,
+    make_anime_png,
+    make_celeba,
+    run_cli,
+    write_image,
+)
 
 import genzoo.datamodules.cache as cache_module
 from genzoo.datamodules import AnimeDataModule, CelebADataModule, FolderDataModule

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import assert_one_line_error, run_cli
-from face_data import cli_here
+from helpers import assert_one_line_error, cli_here, run_cli
 from PIL import Image
 
 from genzoo.errors import GenzooError
@@ -233,9 +232,9 @@ def test_callback_sends_pictures_to_the_run_folder_and_logger(name: str, tmp_pat
     import warnings
 
     import pytorch_lightning as pl
+    from helpers import tiny_kwargs
     from pytorch_lightning.loggers import TensorBoardLogger
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from tiny import tiny_kwargs
 
     from genzoo.datamodules.mnist import MNISTDataModule
     from genzoo.latent.callback import PICTURES, LatentPictures
@@ -262,7 +261,7 @@ def test_callback_sends_pictures_to_the_run_folder_and_logger(name: str, tmp_pat
 
 
 def test_callback_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conftest import TINY_RUN
+    from helpers import TINY_RUN
 
     from genzoo.cli import configure
     from genzoo.latent.callback import LatentPictures

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 import pytorch_lightning as pl
 import torch
-from tiny import build_model
+from helpers import build_model
 
 from genzoo.checkpoint_format import FORMAT_VERSION
 from genzoo.cli import main

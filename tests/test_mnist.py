@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_RUN, assert_one_line_error, run_cli
+from helpers import TINY_RUN, assert_one_line_error, run_cli
 
 from genzoo.datamodules import mnist as mnist_module
 from genzoo.datamodules.mnist import MNIST_FILES, MNISTDataModule, load_mnist_arrays

@@ -5,7 +5,7 @@ Every run trains the same small GAN (two optimizers, moving averages) on 2 ranks
 each, with the same seed, so every launcher must end at the same weights as the reference run
 (``--trainer.devices 2`` on one node): exactly one run folder each, every rank seeing the world the same way
 (``signal_probe.RankRecord``). "Nodes" are processes on 127.0.0.1, each started by its own command, as a
-real second node would be. All runs start together in a bounded pool (tests/launch.py).
+real second node would be. All runs start together in a bounded pool (`run_all` in tests/helpers.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from launch import clean_env, free_port, run_all
+from helpers import clean_env, free_port, run_all
 from test_preemption import RUN, send_signal
 
 GENZOO = [sys.executable, "-m", "genzoo.cli"]
@@ -139,7 +139,7 @@ print("images", len(data.splits["train"]) + len(data.splits["val"]) + len(data.s
 def test_nodes_sharing_a_cache_folder_build_it_once(tmp_path):
     """Two nodes' data preparation (local rank 0 of each) started together on one shared cache folder: one
     decodes, the other waits for it and maps the result; nothing else is left beside the cache."""
-    from face_data import make_anime_png
+    from helpers import make_anime_png
 
     images = make_anime_png(tmp_path / "anime", n=1500) / "data"  # decoding takes seconds: the two overlap
     cache = tmp_path / "shared_cache"

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, run_cli
-from launch import clean_env
+from helpers import REPO, clean_env, run_cli
 
 RUN = [
     "fit", "--model", "gan", "--model.hidden_dims", "[32]", "--model.latent_dim", "8",

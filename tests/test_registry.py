@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny import build_model
+from helpers import build_model
 
 from genzoo.errors import GenzooError
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS, Registry

@@ -18,43 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, TINY_RUN, run_cli
-from face_data import cli_here, make_anime_png
-from tiny import tiny_kwargs
+from helpers import REPO, TINY_RUN, assert_one_line_error, cli_here, handmade_checkpoint, make_anime_png, run_cli
 
 from genzoo.checkpoint_format import FORMAT_VERSION
-from genzoo.registry import MODELS
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
-
-
-def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Exit code 2 and exactly one ``genzoo: error:`` line holding every fragment; returns the line."""
-    assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-3000:])
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("genzoo: error:")]
-    assert len(lines) == 1, result.stderr[-3000:]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
-def handmade_checkpoint(path: Path, name: str, **kwargs) -> Path:
-    """A checkpoint of a small untrained model ``name``, as genzoo writes them (no training needed)."""
-    import pytorch_lightning as pl
-
-    model = MODELS.get(name)(**{**tiny_kwargs(name), **kwargs})
-    torch.save(
-        {
-            "state_dict": model.state_dict(),
-            "hyper_parameters": dict(model.hparams),
-            "genzoo_model": name,
-            "format_version": FORMAT_VERSION,
-            "pytorch-lightning_version": pl.__version__,
-        },
-        path,
-    )
-    return path
 
 
 @pytest.mark.parametrize("version", [None, FORMAT_VERSION + 1])
@@ -72,10 +40,10 @@ def test_a_saved_model_of_another_format_is_refused_in_one_line(version, tmp_pat
     with pytest.raises(GenzooError, match=named):
         load_model(path)
     result = cli_here(capsys, monkeypatch, "sample", "--ckpt", str(path), "--out", str(tmp_path / "s.png"))
-    one_line_error(result, named, f"reads format {FORMAT_VERSION} only")
+    assert_one_line_error(result, named, f"reads format {FORMAT_VERSION} only")
     result = cli_here(capsys, monkeypatch, "fit", "--model", "ae", *TINY_RUN, "--ckpt_path", str(path),
                       "--trainer.default_root_dir", str(tmp_path / "runs"))  # fmt: skip
-    one_line_error(result, named)
+    assert_one_line_error(result, named)
     assert not (tmp_path / "s.png").exists() and not (tmp_path / "runs").exists()
 
 
@@ -122,9 +90,9 @@ def test_unwritable_outputs_are_refused_before_any_work(out, fragment, capsys, m
     before = (REPO / "README.md").read_bytes()
     # The checkpoint does not exist: the output is checked first, so that is not what is reported.
     result = cli_here(capsys, monkeypatch, "sample", "--ckpt", "missing.ckpt", "--out", out)
-    one_line_error(result, "--out", fragment)
+    assert_one_line_error(result, "--out", fragment)
     result = cli_here(capsys, monkeypatch, "eval", "--ckpt", str(REPO / "README.md"), "--out", out)
-    one_line_error(result, "--out", fragment)
+    assert_one_line_error(result, "--out", fragment)
     assert (REPO / "README.md").read_bytes() == before
     assert not Path("/nonexistent").exists()
 
@@ -134,7 +102,7 @@ def test_a_billion_samples_are_refused_with_the_size(trained_vae, tmp_path, caps
     result = cli_here(
         capsys, monkeypatch, "sample", "--ckpt", str(trained_vae), "--num", "1000000000", "--out", str(out)
     )
-    one_line_error(result, "--num 1000000000", "730.2 GiB", "use --num")
+    assert_one_line_error(result, "--num 1000000000", "730.2 GiB", "use --num")
     assert not out.exists()
 
 
@@ -143,11 +111,11 @@ def test_edit_on_a_gan_says_why(tmp_path, capsys, monkeypatch):
     result = cli_here(
         capsys, monkeypatch, "edit", "--ckpt", str(ckpt), "--attr", "3:8", "--out", str(tmp_path / "e.png")
     )
-    one_line_error(result, "needs a model that encodes images", "gan")
+    assert_one_line_error(result, "needs a model that encodes images", "gan")
 
 
 def test_predict_is_not_a_command(capsys, monkeypatch):
-    one_line_error(cli_here(capsys, monkeypatch, "predict", "--model", "vae"), "unknown command 'predict'")
+    assert_one_line_error(cli_here(capsys, monkeypatch, "predict", "--model", "vae"), "unknown command 'predict'")
 
 
 def test_fit_help_shows_the_models_own_arguments(capsys, monkeypatch):
@@ -179,7 +147,7 @@ if not torch.cuda.is_available():
 @pytest.mark.parametrize(("flags", "fragment"), BAD_VALUES, ids=[" ".join(f) for f, _ in BAD_VALUES])
 def test_bad_values_are_one_line_and_write_nothing(flags, fragment, tmp_path, capsys, monkeypatch):
     result = cli_here(capsys, monkeypatch, "fit", "--model", "vae", *flags, "--trainer.default_root_dir", str(tmp_path))
-    line = one_line_error(result, fragment)
+    line = assert_one_line_error(result, fragment)
     assert "allowed" in line or "forever" in line or "GPU" in line
     assert list(tmp_path.iterdir()) == []
 
@@ -188,7 +156,7 @@ def test_ranges_also_apply_to_a_recipe(tmp_path, capsys, monkeypatch):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("model:\n  class_path: genzoo.models.vae.VAE\n  init_args:\n    latent_dim: 0\n")
     result = cli_here(capsys, monkeypatch, "fit", "--config", str(recipe), "--trainer.default_root_dir", str(tmp_path))
-    one_line_error(result, "--model.latent_dim 0", "a whole number >= 1")
+    assert_one_line_error(result, "--model.latent_dim 0", "a whole number >= 1")
 
 
 def folder_data(root: Path, n: int, size: int = 32) -> list[str]:
@@ -203,7 +171,7 @@ def test_data_smaller_than_a_batch_is_refused_and_leaves_no_run_folder(tmp_path,
     result = cli_here(
         capsys, monkeypatch, "fit", "--model", "ae", *flags, *TINY_RUN, "--trainer.default_root_dir", str(runs)
     )
-    one_line_error(result, "fewer than one batch", "--data.batch_size 128")
+    assert_one_line_error(result, "fewer than one batch", "--data.batch_size 128")
     assert not list(runs.glob("*/version_*")), "a failed run left its folder behind"
 
 
@@ -215,7 +183,7 @@ def test_folder_of_non_images_with_skip(tmp_path, capsys, monkeypatch):
     flags = ["--data", "folder", "--data.root", str(junk), "--data.cache_dir", str(tmp_path / "cache")]
     result = cli_here(capsys, monkeypatch, "fit", "--model", "ae", *flags, "--data.bad_images", "skip", *TINY_RUN,
                       "--trainer.default_root_dir", str(tmp_path / "runs"))  # fmt: skip
-    one_line_error(result)
+    assert_one_line_error(result)
     assert not list((tmp_path / "runs").glob("*/version_*"))
 
 
@@ -223,7 +191,7 @@ def test_odd_size_with_conv_asks_for_an_even_size(tmp_path, capsys, monkeypatch)
     flags = folder_data(tmp_path / "faces", 4, size=31)
     result = cli_here(capsys, monkeypatch, "fit", "--model", "ae", "--model.backbone", "conv", *flags,
                       "--trainer.default_root_dir", str(tmp_path / "runs"))  # fmt: skip
-    one_line_error(result, "even image size", "--data.size 32")
+    assert_one_line_error(result, "even image size", "--data.size 32")
 
 
 # ----- checkpoints given to fit and test ------------------------------------------------------------------
@@ -236,11 +204,11 @@ def test_checkpoint_problems_in_fit_and_test(trained_vae, tmp_path, capsys, monk
         result = cli_here(
             capsys, monkeypatch, command, "--model", "vae", "--ckpt_path", str(tmp_path / "no.ckpt"), *base
         )
-        one_line_error(result, "no.ckpt does not exist")
+        assert_one_line_error(result, "no.ckpt does not exist")
         result = cli_here(capsys, monkeypatch, command, "--model", "vae", "--ckpt_path", str(truncated), *base)
-        one_line_error(result, "cannot be read")
+        assert_one_line_error(result, "cannot be read")
     result = cli_here(capsys, monkeypatch, "fit", "--model", "aae", "--ckpt_path", str(trained_vae), *base)
-    one_line_error(result, "holds a vae model, not a aae")
+    assert_one_line_error(result, "holds a vae model, not a aae")
     assert not list(runs.glob("*/version_*"))
 
 
@@ -250,7 +218,7 @@ def test_mnist_checkpoint_with_other_data_is_refused(trained_vae, tmp_path, caps
     for command in ("test", "fit"):
         result = cli_here(capsys, monkeypatch, command, "--model", "vae", *flags, "--ckpt_path", str(trained_vae),
                           *TINY_RUN, "--trainer.default_root_dir", str(tmp_path / "runs"))  # fmt: skip
-        one_line_error(result, "trained on (1, 28, 28) images", "(3, 32, 32)")
+        assert_one_line_error(result, "trained on (1, 28, 28) images", "(3, 32, 32)")
     assert trained_vae.read_bytes() == before
 
 
@@ -350,7 +318,7 @@ def test_divergence_stops_with_one_line_and_keeps_the_good_checkpoint(tmp_path, 
 
     monkeypatch.setattr(AE, "training_step", diverging_step)
     result = cli_here(capsys, monkeypatch, *fit_ae_two_epochs(tmp_path))
-    one_line_error(result, "ae diverged", "loss term 'loss'", "step", "last good checkpoint")
+    assert_one_line_error(result, "ae diverged", "loss term 'loss'", "step", "last good checkpoint")
     last = tmp_path / "ae-mnist" / "version_0" / "checkpoints" / "last.ckpt"
     assert ckpt_state(last) == (0, 5)
     state = torch.load(last, weights_only=False)["state_dict"]
@@ -371,7 +339,7 @@ def test_disk_full_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, c
 
     monkeypatch.setattr(torch, "save", filling_save)
     result = cli_here(capsys, monkeypatch, *fit_ae_two_epochs(tmp_path))
-    line = one_line_error(result, "last.ckpt", "No space left on device", "the previous file is kept")
+    line = assert_one_line_error(result, "last.ckpt", "No space left on device", "the previous file is kept")
     assert "could not write" in line
     folder = tmp_path / "ae-mnist" / "version_0" / "checkpoints"
     assert ckpt_state(folder / "last.ckpt") == (0, 5)
@@ -392,7 +360,7 @@ def test_disk_full_while_writing_the_decode_cache(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(cache.np.lib.format, "open_memmap", full_disk)
     result = cli_here(capsys, monkeypatch, "fit", "--model", "ae", *flags, *TINY_RUN,
                       "--trainer.default_root_dir", str(tmp_path / "runs"))  # fmt: skip
-    one_line_error(result, "could not write", ".npy", "No space left on device")
+    assert_one_line_error(result, "could not write", ".npy", "No space left on device")
     after = {p: p.read_bytes() for p in (tmp_path / "faces").rglob("*") if p.is_file()}
     assert after == before, "a failed cache write left or changed files"
 
@@ -409,7 +377,7 @@ def test_divergence_noted_before_other_terms_were_logged_is_not_forgotten():
     """A step that logs another set of terms (R1 every few batches) must not wipe the notes of earlier steps."""
     from types import SimpleNamespace
 
-    from tiny import build_model
+    from helpers import build_model
 
     from genzoo.divergence import DivergenceStop
     from genzoo.errors import GenzooError

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import TINY_RUN, assert_one_line_error, run_cli
+from helpers import TINY_RUN, assert_one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_a_read_only_run_folder_is_one_line(trained: Path, tmp_path: Path) -> No
 def test_a_node_without_the_others_address_stops_at_once(tmp_path: Path) -> None:
     """Without MASTER_ADDR/MASTER_PORT/NODE_RANK (nor torchrun or srun), a multi-node run would wait 30 minutes
     for nodes it cannot find; it stops in one line instead, and writes nothing."""
-    from launch import clean_env
+    from helpers import clean_env
 
     root = tmp_path / "r"
     result = run_cli("fit", "--model", "ae", "--trainer.num_nodes", "2", "--trainer.default_root_dir", str(root),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import pytorch_lightning as pl
 import torch
-from tiny import build_model
+from helpers import build_model
 
 from genzoo.callbacks import ChannelsLast, CompileNetworks, EpochThroughput
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import pytorch_lightning as pl
 import torch
-from tiny import build_model
+from helpers import build_model
 
 from genzoo.datamodules.base import TensorImageDataset
 from genzoo.datamodules.mnist import MNISTDataModule

@@ -16,8 +16,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO, TINY_RUN, assert_one_line_error, run_cli
-from face_data import make_anime_png
+from helpers import REPO, TINY_RUN, assert_one_line_error, make_anime_png, run_cli
 
 from genzoo.atomic import failed_write
 
