@@ -7,6 +7,7 @@ Conventions: networks emit logits; images are in [0, 1]; per-image sums are aver
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -78,17 +79,20 @@ def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor) -> torch.Te
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
-def mmd(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
+def mmd(a: torch.Tensor, b: torch.Tensor, scale: float | Sequence[float]) -> torch.Tensor:
     """Unbiased squared maximum mean discrepancy between samples a (N, D) and b (M, D) (Gretton et al. 2012).
 
     The kernel is the inverse multiquadratic k(u, v) = C / (C + ||u - v||^2) with C = ``scale``, the WAE
     paper's choice: its tails are heavy, so it still pulls codes that sit far from the prior's mass.
+    Several scales sum their kernels (still a kernel), as the official WAE code does: a narrow C sees
+    the fine structure of the codes, a wide one the far-off codes, and no single C has to fit both.
     MMD^2 = E k(a, a') + E k(b, b') - 2 E k(a, b), the first two over distinct pairs only (unbiased).
     """
+    scales = [scale] if isinstance(scale, (int, float)) else list(scale)
 
     def mean_kernel(u: torch.Tensor, v: torch.Tensor, distinct: bool) -> torch.Tensor:
         squared_distances = (u[:, None] - v[None]).pow(2).sum(-1)  # (N, M); cdist's sqrt has no gradient at 0
-        k = scale / (scale + squared_distances)
+        k = sum(c / (c + squared_distances) for c in scales)
         if not distinct:
             return k.mean()
         n = len(u)

@@ -133,6 +133,37 @@ def test_each_phase_trains_only_its_networks(name: str, digits: torch.Tensor) ->
     assert torch.equal(recorder.encoder_grads[0], recorder.encoder_grads[1])
 
 
+class MappingChanges(pl.Callback):
+    """For every optimizer step: whether it changed the mapping network F's parameters."""
+
+    def __init__(self) -> None:
+        self.changed: list[bool] = []
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        mapping = list(pl_module.mapping.parameters())
+        before: list[torch.Tensor] = []
+
+        def pre(opt, args, kwargs) -> None:
+            before[:] = [p.detach().clone() for p in mapping]
+
+        def post(opt, args, kwargs) -> None:
+            self.changed.append(any(not torch.equal(b, p) for b, p in zip(before, mapping, strict=True)))
+
+        for optimizer in trainer.optimizers:
+            optimizer.register_step_pre_hook(pre)
+            optimizer.register_step_post_hook(post)
+
+
+@pytest.mark.parametrize("trains_mapping", [False, True])
+def test_lae_trains_mapping_decides_whether_phase_three_updates_f(trains_mapping: bool, digits: torch.Tensor) -> None:
+    torch.manual_seed(0)
+    recorder, changes = GradientRecorder(), MappingChanges()
+    fit(TINY["alae"](lae_trains_mapping=trains_mapping), repeated_batches(digits, 1), [recorder, changes])
+    # Steps: (I) E, D; (II) F, G; (III) E, then G -- and F only in the official variant.
+    assert recorder.steps[3] == (1, {"generator", "mapping"} if trains_mapping else {"generator"})
+    assert changes.changed == [False, True, False, trains_mapping]
+
+
 @pytest.mark.parametrize(
     ("name", "image_shape"),
     [("alae", (1, 28, 28)), ("alae_conv", (1, 28, 28)), ("alae_equalized", (1, 28, 28)),

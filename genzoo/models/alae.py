@@ -20,10 +20,14 @@ Training: three updates per batch (manual optimization):
         plus the R1 gradient penalty gamma/2 * ||grad_x D(E(x))||^2 on real images;
   (II)  F and G as the generator: softplus(-D(E(G(F(z)))));
   (III) E and G as the latent autoencoder: ||F(z) - E(G(F(z)))||^2 (F held fixed: it only sets the target).
-E takes part in I and III and G in II and III. There are two Adam optimizers, as in the official code:
+E takes part in I and III and G in II and III. That is the paper's Algorithm 1. The official code trains F
+in phase III as well (the target F(z) is detached, but the gradient reaches F through G(F(z))), so F is
+pushed towards codes that G and E can invert. ``lae_trains_mapping`` offers that variant, because the
+paper's results were made with the code, not with the algorithm as written (docs/models/alae.md compares
+them). There are two Adam optimizers, as in the official code:
 one for the discriminator side (E, D) and one for the generator side (F, G). Phases I and II each step
 one of them (``update`` freezes the other side's networks, so no gradient leaks between phases); phase
-III steps both, with gradients only on E and G (F runs without a graph, D is not used), so Adam's
+III steps both, with gradients only on E and G by default (F runs without a graph, D is not used), so Adam's
 moments of E and G are shared between their adversarial and latent-autoencoder updates. (A third Adam
 of its own for phase III trains about as well on MNIST in our runs; two follow the official code.)
 
@@ -92,6 +96,7 @@ class ALAE(MultiPhase, GenerativeModule):
         mapping_lr_mult: PositiveNumber = 0.1,
         equalized_lr: bool = False,
         ema_decay: Fraction = 0.999,
+        lae_trains_mapping: bool = False,
     ) -> None:
         """
         Args:
@@ -112,6 +117,8 @@ class ALAE(MultiPhase, GenerativeModule):
             ema_decay: per-step decay of the moving averages of F, G and E used outside training (0: none;
                 the official code averages D as well, with a faster decay that depends on the batch size:
                 docs/models/alae.md)
+            lae_trains_mapping: phase III trains F too, through G(F(z)), as the official code does (off: F is
+                fixed in phase III, as the paper's Algorithm 1)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         self.w_dim = w_dim
@@ -120,6 +127,7 @@ class ALAE(MultiPhase, GenerativeModule):
         self.r1_every = r1_every
         self.betas = tuple(betas)
         self.mapping_lr_mult = mapping_lr_mult
+        self.lae_trains_mapping = lae_trains_mapping
         # The generator side G o F and the discriminator side D o E.
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers)  # F: z (B, latent_dim) -> w (B, w_dim)
         self.generator = self.build_generator()  # G: w (B, w_dim) -> image logits (B, C, H, W)
@@ -213,11 +221,13 @@ class ALAE(MultiPhase, GenerativeModule):
 
         # (III) E and G as a latent autoencoder: E must give back the code G was given, E(G(w)) = w.
         # Both optimizers step, each on the networks that have gradients: E (of E, D) and G (of F, G).
-        with torch.no_grad():  # F only sets the target here; the paper trains E and G alone
+        # The paper trains E and G alone (F only sets the target); the official code lets the gradient
+        # reach F through G(F(z)) while the target stays detached.
+        with torch.set_grad_enabled(self.lae_trains_mapping):
             w = self.mapping(torch.randn(n, self.latent_dim, device=self.device))  # (B, w_dim)
-        loss_lae = mean_squared_error(self.encoder(self.generate(w)), w)  # mean over elements, as the official code
+        loss_lae = mean_squared_error(self.encoder(self.generate(w)), w.detach())  # mean over elements, as official
         for opt in (opt_ed, opt_fg):
-            opt.zero_grad(set_to_none=True)  # D and F keep grad None, so Adam leaves them alone
+            opt.zero_grad(set_to_none=True)  # D (and F, unless it trains here) keep grad None: Adam skips them
         self.manual_backward(loss_lae)
         opt_ed.step()
         opt_fg.step()

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind, mmd, reconstruction_loss
 from genzoo.models.base import GenerativeModule
 from genzoo.ranges import NonNegativeNumber, PositiveInteger, PositiveNumber
@@ -42,6 +43,7 @@ class WAE(GenerativeModule):
         lr: PositiveNumber = 1e-3,
         recon_loss: ReconstructionKind = "mse",
         mmd_weight: NonNegativeNumber = 10.0,
+        mmd_scales: tuple[PositiveNumber, ...] = (1.0,),
     ) -> None:
         """
         Args:
@@ -52,10 +54,16 @@ class WAE(GenerativeModule):
             lr: Adam learning rate.
             recon_loss: reconstruction cost c, ``mse`` (the paper's squared L2), ``bce`` or ``l1``.
             mmd_weight: lambda, the weight of the MMD between the codes and the prior (the paper: 10).
+            mmd_scales: multipliers of the kernel's base scale 2 * latent_dim; the kernels of all of them
+                are summed (the official code: 0.1, 0.2, 0.5, 1, 2, 5, 10).
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         self.recon_loss = recon_loss
         self.mmd_weight = mmd_weight
+        if not mmd_scales:  # each scale's range is in its type; an empty list would leave no kernel at all
+            raise GenzooError("--model.mmd_scales []: give at least one scale (1.0: the base scale)")
+        # The kernel's scale follows the prior's: C = 2 * D * sigma^2 with sigma^2 = 1, times each multiplier.
+        self.kernel_scales = [2.0 * latent_dim * m for m in mmd_scales]
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # deterministic: x -> z (B, D)
         self.decoder = self.backbone.decoder(latent_dim, self.image_shape)  # z -> logits (B, C, H, W)
 
@@ -71,8 +79,7 @@ class WAE(GenerativeModule):
         x, _ = batch  # (B, C, H, W) in [0, 1]
         z = self.encoder(x)  # (B, D)
         recon = reconstruction_loss(self.decoder(z), x, self.recon_loss)
-        # The kernel's scale follows the prior's: C = 2 * D * sigma^2 with sigma^2 = 1.
-        match = mmd(z, self.prior_sample(len(x)), scale=2.0 * self.latent_dim)
+        match = mmd(z, self.prior_sample(len(x)), scale=self.kernel_scales)
         loss = recon + self.mmd_weight * match
         self.log_train(batch_idx, loss=loss, recon=recon, mmd=match)
         return loss
