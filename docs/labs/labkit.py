@@ -195,17 +195,28 @@ def _brief(value) -> str:
 
 
 def source(obj, start: str | None = None, end: str | None = None) -> None:
-    """Print the source of a function, class or module, or the lines from ``start`` up to ``end``."""
+    """Print the source of a function, class or module, or the lines from ``start`` up to ``end``, under
+    the header ``# from PATH, lines A-B``; the build checks that the file still has these lines there."""
     obj = inspect.unwrap(obj)  # a decorated function (torch.no_grad) is shown, and located, as written
-    text = inspect.getsource(obj)
+    lines, lineno = inspect.getsourcelines(obj)
+    lines = [line.rstrip("\n") for line in lines]
+    first, last = 0, len(lines)
     if start is not None:
-        lines = text.splitlines()
         first = next(i for i, line in enumerate(lines) if start in line)
         last = next((i for i, line in enumerate(lines[first + 1 :], first + 1) if end and end in line), len(lines))
-        text = "\n".join(lines[first:last])
-    where = inspect.getsourcefile(obj)
-    where = Path(where).resolve().relative_to(ROOT) if where else "?"
-    print(f"# from {where}\n{text.rstrip()}")
+    while last > first and not lines[last - 1].strip():  # no trailing blank lines
+        last -= 1
+    top = max(lineno, 1) + first  # a module's lines start at 0 in inspect, at 1 in the file
+    where = Path(inspect.getsourcefile(obj)).resolve().relative_to(ROOT)
+    print(f"# from {where}, lines {top}-{top + last - first - 1}")
+    print("\n".join(lines[first:last]))
+
+
+def cite(name: str, value, fmt: str = "{}"):
+    """Print ``value`` formatted with ``fmt`` as ``(cited as {{name}}: ...)``: the build puts it in place of
+    ``{{name}}`` in the markdown cells below, so the prose quotes this run's output. Returns ``value``."""
+    print(f"(cited as {{{{{name}}}}}: {fmt.format(value)})")
+    return value
 
 
 # ----- measuring ----------------------------------------------------------------------------------
