@@ -147,8 +147,9 @@ plt.show()
 # %% [markdown]
 # The codes of real digits are nowhere near N(0, I): their spread is {{std_lo}} to {{std_hi}} per
 # dimension and their centre is off zero, so N(0, I) codes all fall in a small region in the middle and
-# decode to the same faint blob. `AE.sample` (see `prior_sample` in `ae.py`) draws from a Gaussian fitted to the codes
-# seen in training: better, but still many blends, because the codes do not fill that Gaussian either.
+# decode to the same faint blob. `AE.sample` (see `prior_sample` in `ae.py`) draws from a Gaussian
+# fitted to the codes seen in training: better, but still many blends, because the codes do not fill
+# that Gaussian either.
 #
 # **Improved precision and recall** (Kynkäänniemi et al. 2019; `genzoo/metrics/precision_recall.py`)
 # judge samples in the feature space of the digit classifier that ships with genzoo

@@ -108,8 +108,8 @@ lk.cite("kl_end", kl_end, "{:.0f}")
 # %% [markdown]
 # The same random codes that the AE decoded to a blob are digits for the VAE. The price is a little
 # reconstruction error: the KL term spends some of the code's capacity on looking like N(0, I). The
-# curves show the trade as it is made: `kl` rises from 0 in the first steps (the code starts to carry
-# information) and settles near {{kl_end}} nats per image, while `recon` falls.
+# curves show the trade as it is made: `recon` falls while `kl` ends the run at {{kl_end}} nats per
+# image, the information the codes carry about their images beyond the prior.
 #
 # ## 3. beta: sharpness against sample quality
 # `beta` scales the KL term (`--model.beta`; beta > 1 is the beta-VAE of Higgins et al. 2017). A small
@@ -285,6 +285,14 @@ def check_beta():
 
 
 check_beta()
+
+# %% [markdown]
+# ## Summary
+# - The VAE's loss is the negative ELBO: a reconstruction term and a KL term, both in nats; the KL term
+#   has a closed form for Gaussians, and the reparameterisation trick lets gradients through the sampling.
+# - Because the KL term pulls every q(z|x) towards N(0, I), decoding N(0, I) codes gives digits.
+# - beta trades reconstruction against how closely the codes follow the prior; the sweep measures it.
+# - Next: the CVAE (lab 03) tells both networks the label, so the code keeps only the style.
 
 # %%
 lk.finish()
