@@ -110,7 +110,7 @@ plt.show()
 # ## 3. Mode coverage, measured
 # The digit classifier that ships with genzoo reads each of 2,000 samples; `genzoo.metrics.coverage`
 # turns the readings into a histogram and its entropy divided by log 10: 1.0 when all ten digits are
-# drawn equally often, 0.0 when only one is (real test digits: about 1.0).
+# drawn equally often, 0.0 when only one is (real test digits: in the legend below).
 
 # %%
 cover = {name: lk.coverage(s) for name, s in samples.items()}
