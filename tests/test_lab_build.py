@@ -63,7 +63,8 @@ def test_a_changed_line_fails_naming_the_file_and_the_line(tmp_path):
 
 
 def test_a_quote_without_line_numbers_asks_for_a_rebuild():
-    [problem] = build.stale_quotes(notebook(("out", "# from genzoo/models/ae.py\nclass AE:\n")), "lab 02")
+    old = "# from genzoo/models/ae.py\nclass AE:\n# from genzoo/losses.py\ndef f():\n"
+    [problem] = build.stale_quotes(notebook(("out", old)), "lab 02")  # one line for the notebook
     assert "lab 02" in problem and "rebuild" in problem
 
 

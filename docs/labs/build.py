@@ -109,8 +109,9 @@ def stale_quotes(nb, label: str, root: Path = ROOT) -> list[str]:
             lines = output.get("text", "").splitlines()
             for i, line in enumerate(lines):
                 old = OLD_QUOTE.match(line)
-                if old:
-                    problems.append(f"{label}: quotes {old.group(1)} without line numbers (an older build): rebuild it")
+                said = f"{label}: quotes sources without their line numbers (an older build): rebuild it"
+                if old and said not in problems:
+                    problems.append(said)
                 found = QUOTE.match(line)
                 if not found:
                     continue

@@ -169,6 +169,7 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, dat
             print(f"{name} ({described}): loaded from the cache ({path.name})")
         return _remember(load_model(path), name, metrics)
     pl.seed_everything(seed, verbose=False)
+    shutil.rmtree(CACHE / "logs" / path.stem, ignore_errors=True)  # a retraining's log starts empty
     model = MODELS.get(name)(**kwargs)
     dm = data if data is not None else mnist()
     whole, fraction = (1, epochs) if epochs < 1 else (int(epochs), 1.0)
