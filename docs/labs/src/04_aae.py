@@ -50,14 +50,15 @@ lk.source(aae_module.AAE.training_step)
 # **The objective, phase by phase.** With encoder $E$, decoder $G$, code discriminator $D$ (a logit
 # $D(z)$, $\sigma$ the sigmoid) and prior $p(z)$, each batch takes three steps, each with its own optimizer:
 #
-# $$\text{(1) reconstruction:}\quad \min_{E,\,G}\ \mathbb{E}_x\big[-\log p\big(x \,|\, G(E(x))\big)\big]
-# \qquad (\texttt{recon}, \text{ cross-entropy summed over pixels})$$
+# $$\text{(1) reconstruction:}\quad \min_{E,\,G}\ \mathbb{E}_x\big[-\log p\big(x \,|\, G(E(x))\big)\big]$$
 #
 # $$\text{(2a) discriminator:}\quad \min_D\ -\mathbb{E}_{z \sim p(z)}\log \sigma(D(z)) \;-\;
-# \mathbb{E}_x \log\big(1 - \sigma(D(E(x)))\big) \qquad (\texttt{loss\_d}, \text{ codes detached})$$
+# \mathbb{E}_x \log\big(1 - \sigma(D(E(x)))\big)$$
 #
-# $$\text{(2b) encoder as generator:}\quad \min_E\ -\mathbb{E}_x \log \sigma\big(D(E(x))\big)
-# \qquad (\texttt{loss\_g}, \text{ D frozen})$$
+# $$\text{(2b) encoder as generator:}\quad \min_E\ -\mathbb{E}_x \log \sigma\big(D(E(x))\big)$$
+#
+# In the code: (1) is `recon` (the cross-entropy summed over pixels, `opt_ae`); (2a) is `loss_d`, with
+# the codes detached (`opt_d`); (2b) is `loss_g`, with D frozen (`opt_enc`, the encoder only).
 #
 # (2a) and (2b) are the GAN game of lab 05 played on codes: $E$ is the generator, the prior is the
 # data. The paper writes (2) as the minimax $\min_E \max_D$ of the GAN value; the code's (2b) is the
