@@ -45,8 +45,8 @@ def without_averages(ckpt: Path) -> Path:
 
     checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
     state = checkpoint["state_dict"]
-    for key in [k for k in state if k.startswith("ema.")]:
-        state[key] = state[key[len("ema.") :]].clone()
+    for key in [k for k in state if ".average." in k]:  # an averaged network (genzoo.models.ema.Averaged)
+        state[key] = state[key.replace(".average.", ".live.", 1)].clone()
     out = ckpt.with_name(ckpt.stem + "-live.ckpt")
     torch.save(checkpoint, out)
     return out

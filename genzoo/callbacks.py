@@ -69,8 +69,8 @@ class CompileNetworks(pl.Callback):
 
     Compiles in place (``nn.Module.compile``), so parameter names, checkpoints and the moving averages are
     unchanged; the averages (used only outside training) are left uncompiled. The first batches pay the
-    compilation (tens of seconds on a CPU, measured in docs/performance.md), so it pays off only for long
-    runs, and only where it is measured to help.
+    compilation (docs/performance.md has the cost), so it pays off only for long runs, and only where it
+    is measured to help.
     """
 
     def __init__(self, mode: str | None = None, dynamic: bool | None = False) -> None:
@@ -82,8 +82,10 @@ class CompileNetworks(pl.Callback):
         self.mode, self.dynamic = mode, dynamic
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        for name, network in pl_module.named_children():
-            if name != "ema" and any(True for _ in network.parameters()):
+        from genzoo.models.ema import live
+
+        for network in map(live, pl_module.children()):  # an averaged network: its live part, trained
+            if any(True for _ in network.parameters()):
                 network.compile(mode=self.mode, dynamic=self.dynamic)
 
 

@@ -16,7 +16,7 @@ inside the signal handler, which can pair with another rank's gradient all-reduc
 the training loop.
 
 These callbacks save at the end of a training batch, after the model's moving averages were updated
-(``genzoo.models.base.UpdateAverages`` runs before any ``Checkpoint`` callback: Lightning orders those last).
+(``genzoo.models.ema.UpdateAverages`` runs before any ``Checkpoint`` callback: Lightning orders those last).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Checkpoint
+
+from genzoo.divergence import check_finite
 
 #: the signals that stop a run with a checkpoint: a scheduler's stop, and Slurm's usual early warning
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
@@ -143,9 +145,7 @@ class LastCheckpoint(SignalStop, Checkpoint):
     def save(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
             return
-        check_finite = getattr(pl_module, "check_finite", None)
-        if check_finite is not None:
-            check_finite()  # never replace the last good checkpoint with diverged weights
+        check_finite(trainer, pl_module)  # never replace the last good checkpoint with diverged weights
         # Metrics first: a run killed right after the write resumes with its metrics.csv complete.
         for logger in trainer.loggers:
             logger.save()

@@ -1,150 +1,45 @@
-"""Value checks, declared once per argument: every ``--model.*``, ``--data.*`` and ``--trainer.*`` value
-and every output path is checked here, before any work, with one error naming the flag, the value and
-what is allowed.
+"""Checks before any work, each with one error naming the flag, the value and what is allowed: the Trainer
+flags Lightning would report with a traceback (or not at all), the accelerator, every output path and every
+checkpoint file.
 
-Arguments are declared by name, not per model: the zoo's models share their argument names
-(``latent_dim``, ``lr``, ``hidden_dims`` mean the same everywhere), so a range declared here covers every
-model that has the argument, including models added later.
+The ranges of the ``--model.*`` and ``--data.*`` arguments are not here: each is declared once, in the type of
+its ``__init__`` argument (``genzoo.ranges``), and LightningCLI's parser checks it.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from genzoo.errors import GenzooError
 
 
-@dataclass(frozen=True)
-class Range:
-    """Allowed values of a number: ``low <= v`` (``low < v`` if ``low_open``), likewise ``high``."""
-
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    integer: bool = False
-
-    def __contains__(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return False
-        if self.integer and value != int(value):
-            return False
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            return False
-        return self.high is None or (value < self.high if self.high_open else value <= self.high)
-
-    def describe(self) -> str:
-        kind = "a whole number" if self.integer else "a number"
-        low = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
-        high = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
-        return f"{kind} {' and '.join(b for b in (low, high) if b)}".strip()
-
-
-POSITIVE_INT = Range(1, integer=True)
-COUNT = Range(0, integer=True)  # zero allowed
-POSITIVE = Range(0, low_open=True)
-NON_NEGATIVE = Range(0)
-FRACTION = Range(0, 1, high_open=True)
-
-#: --model.NAME -> its allowed values; a list argument (hidden_dims) is checked element by element.
-MODEL_RANGES: dict[str, Range] = {
-    "latent_dim": POSITIVE_INT,
-    "hidden_dims": POSITIVE_INT,
-    "latent_disc_dims": POSITIVE_INT,
-    "w_dim": POSITIVE_INT,
-    "mapping_layers": POSITIVE_INT,
-    "layers_per_level": POSITIVE_INT,
-    "disc_layers": POSITIVE_INT,
-    "noise_dim": COUNT,
-    "r1_every": POSITIVE_INT,
-    "mmd_weight": NON_NEGATIVE,
-    "lr": POSITIVE,
-    "lr_disc": POSITIVE,
-    "lr_gen": POSITIVE,
-    "mapping_lr_mult": POSITIVE,
-    "betas": FRACTION,
-    "ema_decay": FRACTION,
-    "weight_decay": NON_NEGATIVE,
-    "beta": NON_NEGATIVE,
-    "prior_scale": POSITIVE,
-    "r1_gamma": NON_NEGATIVE,
-    "lambda_image_adv": NON_NEGATIVE,
-    "lambda_image_recon": NON_NEGATIVE,
-    "lambda_latent_adv": NON_NEGATIVE,
-    "lambda_latent_recon": NON_NEGATIVE,
-}
-
-#: --data.NAME -> its allowed values.
-DATA_RANGES: dict[str, Range] = {
-    "batch_size": POSITIVE_INT,
-    "num_workers": COUNT,
-    "decode_workers": POSITIVE_INT,
-    "size": Range(4, integer=True),
-    "crop": POSITIVE_INT,
-    "val_fraction": FRACTION,
-    "test_fraction": FRACTION,
-}
-
-#: --trainer.NAME -> its allowed values (max_epochs and devices have extra rules, see check_trainer).
-TRAINER_RANGES: dict[str, Range] = {
-    "min_epochs": COUNT,
-    "accumulate_grad_batches": POSITIVE_INT,
-    "check_val_every_n_epoch": POSITIVE_INT,
-    "log_every_n_steps": POSITIVE_INT,
-    "num_nodes": POSITIVE_INT,
-    "num_sanity_val_steps": Range(-1, integer=True),
-}
-
-
-def check_values(section: str, values: Mapping[str, Any] | None, ranges: Mapping[str, Range]) -> None:
-    """Raise a one-line GenzooError for the first value of ``--section.NAME`` outside its declared range."""
-    for name, value in (values or {}).items():
-        allowed = ranges.get(name)
-        if allowed is None or value is None:
-            continue
-        items = value if isinstance(value, (list, tuple)) else [value]
-        for item in items:
-            if item not in allowed:
-                shown = list(value) if isinstance(value, (list, tuple)) else value
-                raise GenzooError(f"--{section}.{name} {shown}: out of range; allowed: {allowed.describe()}")
-
-
-def check_command_line(argv: list[str]) -> None:
-    """The same range checks on the ``--model.X V`` / ``--data.X V`` flags of a command line, before
-    LightningCLI (and torch) load: a value out of range given as a flag is refused at once. Values from a
-    recipe, and anything not a plain number, are checked after parsing by ``check_values``."""
-    import yaml
-
-    tables = {"model": MODEL_RANGES, "data": DATA_RANGES}
-    for i, arg in enumerate(argv):
-        flag, eq, value = arg.partition("=")
-        section, _, name = flag.removeprefix("--").partition(".")
-        if not flag.startswith("--") or section not in tables or name not in tables[section]:
-            continue
-        if not eq:
-            if i + 1 >= len(argv):
-                continue
-            value = argv[i + 1]
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            continue  # not a value we can read: LightningCLI's parser reports it
-        if isinstance(parsed, (int, float, list)) and not isinstance(parsed, bool):
-            check_values(section, {name: parsed}, tables[section])
-
-
 def check_trainer(trainer: Mapping[str, Any]) -> None:
-    """The Trainer flags Lightning itself only reports with a traceback, or not at all."""
-    check_values("trainer", trainer, TRAINER_RANGES)
+    """The Trainer flags Lightning itself only reports with a traceback, or not at all.
+
+    Lightning's signature is not genzoo's to type, so the ranges of its flags are named here, in the types
+    that genzoo's own arguments use (max_epochs and devices have rules of their own, below).
+    """
+    from genzoo.ranges import NonNegativeInteger, PositiveInteger, SanityValSteps, refusal
+
+    ranges = {
+        "min_epochs": NonNegativeInteger,
+        "accumulate_grad_batches": PositiveInteger,
+        "check_val_every_n_epoch": PositiveInteger,
+        "log_every_n_steps": PositiveInteger,
+        "num_nodes": PositiveInteger,
+        "num_sanity_val_steps": SanityValSteps,
+    }
+    for name, kind in ranges.items():
+        why = refusal(trainer.get(name), kind)
+        if why is not None:
+            raise GenzooError(f"--trainer.{name} {trainer.get(name)}: {why}")
     bounded = trainer.get("max_steps", -1) not in (-1, None) or trainer.get("max_time") is not None
     max_epochs = trainer.get("max_epochs")
-    if max_epochs is not None and not (max_epochs == -1 or max_epochs in POSITIVE_INT):
+    if max_epochs is not None and not (max_epochs == -1 or refusal(max_epochs, PositiveInteger) is None):
         raise GenzooError(f"--trainer.max_epochs {max_epochs}: out of range; allowed: a whole number >= 1 (or -1)")
     if max_epochs == -1 and not bounded:
         raise GenzooError(
@@ -280,13 +175,17 @@ def load_plain(path: Path, flag: str) -> Any:
 
 
 def check_checkpoint_file(path: Path | str, flag: str = "--ckpt_path") -> dict[str, Any]:
-    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated, foreign or unsafe file."""
+    """The loaded checkpoint at ``path``, or a one-line error for a missing, truncated, foreign or unsafe file,
+    or one in another format than this genzoo's."""
+    from genzoo.checkpoint_format import check_format_version
+
     path = Path(path)
     if not path.is_file():
         raise GenzooError(f"{flag} {path} does not exist; give the path of a .ckpt file from a run folder")
     checkpoint = load_plain(path, flag)
     if not isinstance(checkpoint, dict) or "genzoo_model" not in checkpoint:
         raise GenzooError(f"{flag} {path} was not written by genzoo (no 'genzoo_model' entry)")
+    check_format_version(checkpoint, f"{flag} {path}")
     check_recorded_classes(checkpoint, path, flag)
     return checkpoint
 
@@ -323,15 +222,30 @@ def check_checkpoint_model(checkpoint: dict[str, Any], path: Path | str, model_n
 
 def state_mismatch(state: Mapping[str, Any], own: Mapping[str, Any]) -> str | None:
     """The first way saved weights ``state`` do not fit a model's ``own`` state dict (a shape, a missing or an
-    extra tensor), or None when they fit. Moving averages a checkpoint lacks are made when it loads."""
+    extra tensor), or None when they fit."""
     for key, value in state.items():
         if key in own and tuple(getattr(value, "shape", ())) != tuple(own[key].shape):
             return f"{key} {tuple(value.shape)} (checkpoint) vs {tuple(own[key].shape)} (now)"
-    missing = [key for key in own if key not in state and not key.startswith("ema")]
+    missing = [key for key in own if key not in state]
     if missing:
         return f"it has no weights {missing[0]}"
     extra = [key for key in state if key not in own]
     return f"it has weights {extra[0]} that the model does not" if extra else None
+
+
+def data_mismatch(trained: Sequence[int], data: Sequence[int]) -> str | None:
+    """How data whose images are ``data`` (C, H, W) does not fit a model trained on ``trained`` ones, or None."""
+    if tuple(trained) == tuple(data):
+        return None
+    return f"trained on {tuple(trained)} images but the data gives {tuple(data)}"
+
+
+def check_data_fits(trained: Sequence[int], data: Sequence[int], what: str = "the model", fix: str = "") -> None:
+    """Refuse data of another image shape than the model was trained on, before any image is loaded (a
+    model cannot take images of another size; resizing them silently would show another model's work)."""
+    why = data_mismatch(trained, data)
+    if why is not None:
+        raise GenzooError(f"{what} was {why}" + (f"; {fix}" if fix else ""))
 
 
 def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model: Any) -> None:
@@ -344,8 +258,8 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], path: Path | str, model: A
     if why is None:
         return
     saved_shape = (checkpoint.get("hyper_parameters") or {}).get("image_shape")
-    if saved_shape is not None and tuple(saved_shape) != tuple(model.image_shape):
-        why = f"it was trained on {tuple(saved_shape)} images, the data gives {tuple(model.image_shape)}"
+    if saved_shape is not None and data_mismatch(saved_shape, model.image_shape):
+        why = f"it was {data_mismatch(saved_shape, model.image_shape)}"
     raise GenzooError(
         f"--ckpt_path {path} does not fit this model and data ({why}); "
         "use the data and --model.* settings it was trained with"

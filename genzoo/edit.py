@@ -12,6 +12,9 @@ to the new one ("flip the condition").
 
 An edit is written ``Smiling`` (add it), ``Smiling=0`` (remove it) for multi-label data such as CelebA, and
 ``3:8`` (class 3 becomes class 8; ``digit=3:8`` also works) for single-label data such as MNIST.
+
+This module reads edits and conditions; the direction and the walks are the latent toolkit's
+(``LatentExplorer.edit``, the same direction as ``genzoo traverse --direction attr:``).
 """
 
 from __future__ import annotations
@@ -114,67 +117,3 @@ def parse_condition(
             raise GenzooError(f"--cond {item!r}: an attribute is set to 0 or 1 (e.g. Smiling=1,Eyeglasses=0)")
         labels[:, find_name(name.strip(), class_names, "attribute")] = int(value or 1)
     return labels
-
-
-def attribute_direction(
-    model, images: torch.Tensor, labels: torch.Tensor, edit: Edit, max_images: int = 5000
-) -> torch.Tensor:
-    """(D,) mean code of the target group minus mean code of the source group."""
-    groups = []
-    for mask in (edit.has_target(labels), edit.has_source(labels)):
-        where = mask.nonzero().squeeze(1)[:max_images]
-        if len(where) == 0:
-            raise GenzooError(f"no labelled image for one side of the edit '{edit.name}': cannot estimate a direction")
-        groups.append(model.encode_all(images[where], labels[where]).mean(0).to(model.device))
-    return groups[0] - groups[1]
-
-
-@torch.no_grad()
-def latent_walk(
-    model, x: torch.Tensor, y: torch.Tensor | None, direction: torch.Tensor, strengths: torch.Tensor
-) -> torch.Tensor:
-    """(B, S, C, H, W): decode(encode(x) + t * direction) for each t in ``strengths``."""
-    y = y if model.conditional else None
-    z = model.encode(x, y)  # (B, D)
-    steps = [model.decode(z + t * direction, y) for t in strengths.tolist()]
-    return torch.stack(steps, 1)
-
-
-@torch.no_grad()
-def condition_walk(model, x: torch.Tensor, y: torch.Tensor, edit: Edit, strengths: torch.Tensor) -> torch.Tensor:
-    """(B, S, C, H, W) for a conditional model: one code, the condition stepped from y towards the edited y."""
-    c0, c1 = model.condition(y), model.condition(edit.apply(y))  # (B, K) each
-    z = model.encode(x, c0)
-    return torch.stack([model.decode(z, torch.lerp(c0, c1, float(t))) for t in strengths.tolist()], 1)
-
-
-def edit_strip(
-    model,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    edit: Edit,
-    method: EditMethod = "auto",
-    steps: int = 7,
-    strength: float = 1.5,
-    direction: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, int]:
-    """Rows of (input, edit steps...) for the images x (floats in [0, 1]) with labels y.
-
-    ``latent`` walks t = 0 .. strength along ``direction`` (0 is the plain reconstruction; 1 moves the code by
-    the whole difference of the group means); ``condition`` steps the condition from the old value to the new
-    one (strength is not used: the condition ends at the edited value). ``auto``: condition for conditional
-    models, latent otherwise. Returns (images (B * (steps + 1), C, H, W), images per row).
-    """
-    if not getattr(model, "has_encoder", False):
-        raise GenzooError(f"{type(model).__name__} has no encoder; attribute editing needs a model that encodes images")
-    method = ("condition" if model.conditional else "latent") if method == "auto" else method
-    if method == "condition":
-        if not model.conditional:
-            raise GenzooError(f"--method condition needs a conditional model (cvae); {type(model).__name__} is not")
-        walk = condition_walk(model, x, y, edit, torch.linspace(0, 1, steps))
-    else:
-        if direction is None:
-            raise ValueError("latent editing needs the attribute direction (see attribute_direction)")
-        walk = latent_walk(model, x, y, direction, torch.linspace(0, strength, steps))
-    strip = torch.cat([x[:, None], walk], 1)  # (B, 1 + S, C, H, W): the input first
-    return strip.flatten(0, 1), steps + 1

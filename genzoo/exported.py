@@ -1,7 +1,8 @@
 """An exported model: a folder in the Hugging Face hub's layout that holds data only, so opening it runs no code.
 
     model.safetensors   every tensor of the model's state dict (moving averages included)
-    config.json         {"genzoo_model": "vae", "hyper_parameters": {...}}: what to build, with what
+    config.json         {"genzoo_model": "vae", "format_version": 1, "hyper_parameters": {...}}: what to build,
+                        with what
     config.yaml         the run's own config (its data), when the checkpoint came from a run folder
     README.md           the hub's model card
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genzoo.checkpoint_format import FORMAT_VERSION, check_format_version
 from genzoo.errors import GenzooError
 from genzoo.registry import MODELS
 
@@ -67,7 +69,11 @@ def weights_file(path: str | Path) -> Path:
 def exported_config(model: Any) -> dict[str, Any]:
     """The config.json of ``model``: its registered name and constructor arguments, as plain JSON values."""
     hparams = {key: value for key, value in dict(model.hparams).items() if not key.startswith("_")}
-    return {"genzoo_model": MODELS.name_of(model), "hyper_parameters": json.loads(json.dumps(hparams))}
+    return {
+        "genzoo_model": MODELS.name_of(model),
+        "format_version": FORMAT_VERSION,
+        "hyper_parameters": json.loads(json.dumps(hparams)),
+    }
 
 
 def write_weights(model: Any, path: Path) -> None:
@@ -99,6 +105,7 @@ def read_exported(path: Path, flag: str = "--ckpt") -> dict[str, Any]:
         raise GenzooError(f"{source}: {CONFIG_NAME} cannot be read ({err}); export the checkpoint again") from None
     if not isinstance(config, dict):
         raise GenzooError(f"{source}: {CONFIG_NAME} is not a JSON object; export the checkpoint again")
+    check_format_version(config, source)
     try:
         from safetensors.torch import load_file
     except ImportError:
@@ -111,6 +118,7 @@ def read_exported(path: Path, flag: str = "--ckpt") -> dict[str, Any]:
         ) from None
     return {
         "genzoo_model": config.get("genzoo_model"),
+        "format_version": FORMAT_VERSION,
         "hyper_parameters": config.get("hyper_parameters"),
         "state_dict": state,
     }

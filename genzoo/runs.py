@@ -199,6 +199,8 @@ def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str], prog: 
     flags applied on top of what the run recorded, parsed and type-checked like ``genzoo fit`` does."""
     from jsonargparse import ArgumentParser
 
+    from genzoo.ranges import out_of_range
+
     recorded = data_from_run(ckpt)
     if name is None and recorded is None:
         raise GenzooError(f"no config.yaml found for {ckpt}; say which data to use with --data NAME (--data.root DIR)")
@@ -215,7 +217,8 @@ def build_data_from_flags(ckpt: Path, name: str | None, flags: list[str], prog: 
     try:
         cfg = parser.parse_args(flags)
     except argparse.ArgumentError as err:
-        raise GenzooError(condense_argument_error(str(err)).replace("genzoo fit", prog)) from None
+        line = out_of_range(str(err)) or condense_argument_error(str(err)).replace("genzoo fit", prog)
+        raise GenzooError(line) from None
     return cls(**cfg.data.as_dict())
 
 

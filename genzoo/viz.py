@@ -1,12 +1,17 @@
-"""Image grids and strips, written as PNG and sent to whatever logger is active."""
+"""Image grids and strips, written as PNG (or the images as NPZ) and sent to whatever logger is active."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from einops import rearrange
 from torchvision.utils import make_grid, save_image
+
+from genzoo.atomic import atomic_path
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -25,12 +30,28 @@ def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
     return make_grid(images.detach().float().clamp(0, 1).cpu(), nrow=nrow, padding=2, pad_value=1.0)
 
 
-def save_png(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:
-    """Save a batch of images in [0, 1] as one grid PNG, creating parent folders."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(image_grid(images, nrow), path)
-    return path
+def write_image_file(
+    out: Path, picture: Callable[[], torch.Tensor], arrays: Callable[[], dict[str, np.ndarray]]
+) -> None:
+    """The one writer of image outputs: ``.png`` (in any case) gets ``picture()``, an image (C, H, W) in
+    [0, 1]; ``.npz`` gets ``arrays()``. Written to a temporary file and moved into place (an interrupted run
+    leaves no half file); only the output asked for is computed."""
+    with atomic_path(out) as tmp:
+        if out.suffix.lower() == ".png":
+            save_image(picture(), tmp, format="png")
+        else:
+            with open(tmp, "wb") as f:  # an open file: np.savez would append .npz to the temporary name
+                np.savez_compressed(f, **arrays())
+
+
+def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> None:
+    """Images (N, C, H, W) in [0, 1] (or uint8) as a ``.png`` grid (``nrow`` per row, default square) or an
+    ``.npz`` holding them as ``images`` (uint8)."""
+    write_image_file(
+        out,
+        lambda: image_grid(to_unit_float(images), nrow or max(1, math.ceil(math.sqrt(len(images))))),
+        lambda: {"images": (images if images.dtype == torch.uint8 else to_uint8(images)).cpu().numpy()},
+    )
 
 
 def log_image(logger: object, key: str, grid: torch.Tensor, step: int) -> None:

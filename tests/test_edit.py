@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -10,9 +11,11 @@ from conftest import assert_one_line_error, run_cli
 from face_data import cli_here, make_anime_png, make_celeba
 from PIL import Image
 
+from genzoo.datamodules.base import TensorImageDataset
 from genzoo.datamodules.celeba import CELEBA_ATTRIBUTES
-from genzoo.edit import Edit, attribute_direction, edit_strip, parse_edit
+from genzoo.edit import Edit, parse_edit
 from genzoo.errors import GenzooError
+from genzoo.latent.explorer import LatentExplorer
 from genzoo.models import AE
 from genzoo.models.cvae import CVAE
 
@@ -49,30 +52,64 @@ def test_edit_masks_and_apply() -> None:
     assert single.apply(torch.tensor([3, 3])).tolist() == [8, 8]
 
 
+def explorer_over(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> LatentExplorer:
+    """An explorer whose data is these images, as its training split."""
+    data = SimpleNamespace(
+        image_shape=tuple(images.shape[1:]),
+        class_names=[str(k) for k in range(int(labels.max()) + 1)],
+        multi_label=False,
+        splits={"train": TensorImageDataset(images, labels)},
+        prepare_data=lambda: None,
+        setup=lambda stage: None,
+    )
+    return LatentExplorer(model, lambda: data)
+
+
 def test_direction_and_strips() -> None:
     torch.manual_seed(0)
     model = AE(latent_dim=3).eval()
     images = torch.randint(0, 256, (20, 1, 28, 28), dtype=torch.uint8)
     labels = torch.arange(20) % 4
     edit = parse_edit("1:2", ["0", "1", "2", "3"], False)
-    direction = attribute_direction(model, images, labels, edit)
+    explorer = explorer_over(model, images, labels)
+    direction = explorer.edit_direction(edit)
     with torch.no_grad():
         codes = model.encode(images.float() / 255)
-    assert torch.allclose(direction, codes[labels == 2].mean(0) - codes[labels == 1].mean(0), atol=1e-5)
+    difference = codes[labels == 2].mean(0) - codes[labels == 1].mean(0)
+    assert torch.allclose(direction.step, difference, atol=1e-5)
+    assert direction.group_sizes == (5, 5)
+    # genzoo traverse --direction attr:1:2 walks the same direction
+    assert torch.allclose(explorer.attribute_direction("1:2").step, direction.step)
+    assert explorer.edit_direction(edit, max_images=2).group_sizes == (2, 2)
     x = images[labels == 1].float() / 255
-    strip, per_row = edit_strip(model, x, labels[labels == 1], edit, steps=4, strength=1.0, direction=direction)
-    rows = strip.view(len(x), per_row, 1, 28, 28)
-    assert per_row == 5 and torch.equal(rows[:, 0], x)  # the input first
-    assert torch.allclose(rows[:, 1], model.reconstruct(x), atol=1e-6)  # step 0: the plain reconstruction
-    assert torch.allclose(rows[:, -1], model.decode(model.encode(x) + direction), atol=1e-5)
+    rows, how = explorer.edit(x, labels[labels == 1], edit, steps=4, strength=1.0)
+    assert rows.shape == (len(x), 4, 1, 28, 28) and "from 5 vs 5 train images" in how
+    assert torch.allclose(rows[:, 0], model.reconstruct(x), atol=1e-6)  # step 0: the plain reconstruction
+    assert torch.allclose(rows[:, -1], model.decode(model.encode(x) + difference), atol=1e-5)
     # A conditional model edits by stepping its condition; the last step is the edited condition.
     cvae = CVAE(latent_dim=3, num_classes=4).eval()
-    strip, per_row = edit_strip(cvae, x, labels[labels == 1], edit, steps=3)
+    rows, how = LatentExplorer(cvae).edit(x, labels[labels == 1], edit, steps=3)
     z = cvae.encode(x, labels[labels == 1])
-    last = strip.view(len(x), per_row, 1, 28, 28)[:, -1]
-    assert torch.allclose(last, cvae.decode(z, torch.full((len(x),), 2)), atol=1e-6)
+    assert how == "condition flipped" and rows.shape[1] == 3
+    assert torch.allclose(rows[:, 0], cvae.decode(z, labels[labels == 1]), atol=1e-6)
+    assert torch.allclose(rows[:, -1], cvae.decode(z, torch.full((len(x),), 2)), atol=1e-6)
     with pytest.raises(GenzooError, match="conditional model"):
-        edit_strip(model, x, labels[:5], edit, method="condition")
+        explorer.edit(x, labels[:5], edit, method="condition")
+
+
+def test_data_of_another_shape_is_refused_by_one_check() -> None:
+    """The explorer (every latent command, edit, the app), eval and fit/test --ckpt_path share one message."""
+    from genzoo.checks import check_checkpoint_fits, check_data_fits
+
+    explorer = LatentExplorer(AE(latent_dim=2), lambda: SimpleNamespace(image_shape=(3, 32, 32)))
+    with pytest.raises(GenzooError, match=r"^the model was trained on \(1, 28, 28\) images but the data gives \(3, 32"):
+        _ = explorer.data
+    check_data_fits((1, 28, 28), [1, 28, 28])  # a shape read back from YAML is a list
+    with pytest.raises(GenzooError, match=r"^r.ckpt was trained on \(1, 28, 28\) .*; pass the --data it was"):
+        check_data_fits((1, 28, 28), (3, 32, 32), "r.ckpt", "pass the --data it was trained on")
+    saved = {"state_dict": AE(image_shape=(3, 32, 32)).state_dict(), "hyper_parameters": {"image_shape": [3, 32, 32]}}
+    with pytest.raises(GenzooError, match=r"it was trained on \(3, 32, 32\) images but the data gives \(1, 28, 28\)"):
+        check_checkpoint_fits(saved, "r.ckpt", AE())
 
 
 def png_grid(path: Path) -> tuple[int, int]:

@@ -113,7 +113,7 @@ TAMPERED = {
     ),
     "wrong type": (
         lambda f: rewrite_config(f, lambda c: c["hyper_parameters"].update(latent_dim="many")),
-        'bad hyper-parameter: Parser key "latent_dim"',
+        "hyper-parameter latent_dim many: not a whole number; allowed: a whole number >= 1",
     ),
     "out of range": (
         lambda f: rewrite_config(f, lambda c: c["hyper_parameters"].update(latent_dim=-3)),

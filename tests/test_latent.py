@@ -41,6 +41,33 @@ def assert_png_picture(path: Path) -> None:
 
 
 # ----- operations ------------------------------------------------------------------------------------
+def test_one_conversion_of_labels_to_condition_vectors() -> None:
+    """Class indices become one-hot rows and attribute vectors pass as they are, in the models and the toolkit
+    alike; one label (a class, or one attribute vector) is repeated for every image."""
+    from types import SimpleNamespace
+
+    from genzoo.models.aae import AAE
+    from genzoo.models.cvae import CVAE
+    from genzoo.nn.blocks import label_vectors
+
+    y = torch.tensor([2, 0, 1])
+    one_hot = torch.eye(3)[y]
+    assert torch.equal(label_vectors(y, 3), one_hot) and label_vectors(y, 3, torch.float64).dtype == torch.float64
+    attributes = torch.tensor([[1, 0, 1], [0, 1, 1]])
+    assert torch.equal(label_vectors(attributes, 3), attributes.float())
+    cvae = CVAE(latent_dim=2, num_classes=3).eval()
+    assert torch.equal(cvae.condition(y), one_hot)
+    aae = AAE(latent_dim=2, supervised=True, num_classes=3).eval()
+    z = torch.randn(3, 2)
+    assert torch.equal(aae.decode(z, y), aae.decode(z, one_hot))
+    single = SimpleNamespace(conditional=True, multi_label=False, num_classes=3, device="cpu")
+    assert torch.equal(ops.condition_vectors(single, y, 3), one_hot)
+    assert torch.equal(ops.condition_vectors(single, torch.tensor(1), 2), torch.eye(3)[[1, 1]])
+    multi = SimpleNamespace(conditional=True, multi_label=True, num_classes=3, device="cpu")
+    assert torch.equal(ops.condition_vectors(multi, attributes[0], 2), attributes[[0, 0]].float())
+    assert ops.condition_vectors(SimpleNamespace(conditional=False), y, 3) is None
+
+
 def test_paths_lerp_and_slerp() -> None:
     a, b = torch.randn(3, 8), torch.randn(3, 8)
     for mode in MODES:

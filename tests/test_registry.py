@@ -102,6 +102,20 @@ def test_conv_backbone_rejects_impossible_levels():
         BACKBONES.get("conv")([8, 8, 8, 8]).encoder((1, 28, 28), 4)
 
 
+def test_one_halving_rule_for_conv_and_style_levels():
+    from genzoo.nn.backbones import conv_levels
+    from genzoo.nn.blocks import halvings
+    from genzoo.nn.style import style_levels
+
+    assert [halvings(s) for s in (1, 7, 28, 32, 64, 96)] == [0, 0, 2, 5, 6, 5]
+    assert [conv_levels(s) for s in (28, 32, 64, 16, 15)] == [2, 2, 3, 1, 0]
+    assert [style_levels(s) for s in (28, 32, 64, 8, 7, 6)] == [3, 4, 5, 2, 1, 1]
+    for side in range(1, 257):  # style levels stop where the next halving would fall below the smallest side
+        levels = style_levels(side, smallest=4)
+        assert side // 2 ** (levels - 1) >= 4 or levels == 1
+        assert side % 2**levels or side // 2**levels < 4
+
+
 @pytest.mark.parametrize("registry", [MODELS, BACKBONES, DATAMODULES], ids=lambda r: r.kind)
 def test_lazy_entries_resolve_to_what_they_name(registry):
     for name in registry.names():

@@ -13,9 +13,9 @@ from typing import Any
 from genzoo.registry import MODELS
 
 OVERRIDES: dict[str, dict[str, Any]] = {
-    # The AAE's default rates are tuned for stable full-length runs; on a 64-image batch, faster rates show
-    # within test_adversarial's STEPS what a full run shows over thousands (D learns, codes move, the decoder
-    # uses its label).
+    # The AAE's default rates are tuned for stable full-length runs; faster rates show within
+    # test_adversarial's STEPS what a full run shows over many more (D learns, codes move, the decoder uses
+    # its label).
     "aae": {"lr": 1e-3, "lr_disc": 5e-4, "lr_gen": 5e-4},
     "alae": {"latent_dim": 8, "w_dim": 8, "mapping_layers": 2},
     "style_alae": {"latent_dim": 8, "w_dim": 8, "hidden_dims": [4, 8], "mapping_layers": 2},

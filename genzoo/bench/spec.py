@@ -12,10 +12,9 @@ from genzoo.metrics.evaluation import EvalSettings
 from genzoo.registry import DATAMODULES, MODELS
 
 # The defaults are the CPU-sized MNIST suite (experiments/suites/mnist_cpu.yaml): two seeds; every run
-# sees the same training images (4 epochs of the 55,000), so quality is compared at equal data whatever
-# else the machine is doing, with a 100 s wall-clock cap so that `genzoo bench --models all --data mnist`
-# finishes on a 2-core CPU in under half an hour (docs/benchmarks.md has the timings). GPU suites
-# override them.
+# sees the same training images (a fixed number of epochs), so quality is compared at equal data whatever
+# else the machine is doing, with a wall-clock cap so that `genzoo bench --models all --data mnist` stays
+# short on a CPU (docs/benchmarks.md has the timings). GPU suites override them.
 DEFAULT_TRAINER_ARGS = {"num_sanity_val_steps": 0, "limit_val_batches": 8}
 
 BENCH_EVAL_DEFAULTS = {"num_samples": 5000, "probe_train_size": 10_000, "kid_subsets": 50}

@@ -27,21 +27,17 @@ from genzoo import runs
 from genzoo.atomic import failed_write
 from genzoo.callbacks import EpochThroughput
 from genzoo.checkpointing import DEFAULT_EVERY_MINUTES, LastCheckpoint, RunStopped, SignalStop, report_stop
-from genzoo.checks import (
-    DATA_RANGES,
-    MODEL_RANGES,
-    check_checkpoint_file,
-    check_checkpoint_fits,
-    check_checkpoint_model,
-    check_trainer,
-    check_values,
-)
+from genzoo.checks import check_checkpoint_file, check_checkpoint_fits, check_checkpoint_model, check_trainer
 from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import LIGHTNING_COMMANDS
 from genzoo.datamodules.base import InMemoryImageDataModule
 from genzoo.distributed import check_multi_node_environment
+from genzoo.divergence import DivergenceStop
 from genzoo.errors import GenzooError, condense_argument_error
+from genzoo.latent.callback import LatentPictures
 from genzoo.models.base import GenerativeModule
+from genzoo.random_streams import RandomStreams
+from genzoo.ranges import out_of_range
 from genzoo.registry import BACKBONES, DATAMODULES, MODELS
 from genzoo.runs import LOGGERS, build_logger, configure_wandb_offline
 
@@ -125,8 +121,6 @@ class GenzooCLI(LightningCLI):
         self.run_name = run_name_of(cfg)
         apply_training_length_default(cfg["trainer"], model_cls)
         self._take_recorded_logger(cfg["trainer"])
-        check_values("model", cfg["model"].get("init_args"), MODEL_RANGES)
-        check_values("data", cfg["data"].get("init_args"), DATA_RANGES)
         check_trainer(cfg["trainer"])
         check_multi_node_environment(cfg["trainer"].get("num_nodes"))
         # The one model -> data link: a model that needs labels (CVAE) gets the labelled images only.
@@ -249,6 +243,11 @@ class GenzooCLI(LightningCLI):
             callbacks.append(LastCheckpoint(every_minutes=minutes or None))
         elif not any(isinstance(c, SignalStop) for c in callbacks):
             callbacks.append(SignalStop())  # no checkpoint to write, but a signal still stops the run cleanly
+        # What every training run gets beside the model's own callbacks (GenerativeModule.configure_callbacks):
+        # one-line stop on NaN losses, each rank's random streams (DDP seeds, exact resume), per-epoch pictures.
+        for run_callback in (DivergenceStop, RandomStreams, LatentPictures):
+            if not any(isinstance(c, run_callback) for c in callbacks):
+                callbacks.append(run_callback())
         callbacks.append(runs.RunGuard())
         kwargs["callbacks"] = callbacks
         plugins = list(trainer_cfg.get("plugins") or [])
@@ -349,7 +348,7 @@ def run_lightning(args: list[str], logger_choice: str | None) -> None:
             raise KeyboardInterrupt from None  # Lightning's sys.exit(1) after Ctrl-C: say so, exit 130
         raise
     except argparse.ArgumentError as err:
-        raise GenzooError(condense_argument_error(str(err))) from None
+        raise GenzooError(out_of_range(str(err)) or condense_argument_error(str(err))) from None
     except ValueError as err:
         # jsonargparse wraps errors raised in a model's __init__ (e.g. "cvae needs labelled data"): unwrap ours.
         cause = err.__cause__ or err.__context__

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-from genzoo.checks import check_command_line
 from genzoo.cli.arguments import rewrite_arguments
 from genzoo.commands import COMMANDS, LIGHTNING_COMMANDS
 from genzoo.errors import GenzooError
@@ -39,7 +38,6 @@ def main(argv: list[str] | None = None) -> int:
 def lightning_command(argv: list[str]) -> None:
     """``genzoo fit|validate|test ...``: names are resolved (and unknown ones refused) before Lightning loads."""
     args, logger_choice = rewrite_arguments(argv)
-    check_command_line(args)
     if "--help" in args or "-h" in args:
         from genzoo.cli.help_cache import cached_help  # hashlib and importlib.metadata: only for help
 

@@ -2,7 +2,8 @@
 
 Each row of the PNG is one real image: the input, then the edit in ``--steps`` steps (the first step is the
 plain reconstruction). The data defaults to the run's own (its config.yaml); ``--data NAME`` and any
-``--data.KEY VALUE`` (the same options as ``genzoo fit``) choose another. See ``genzoo.edit`` for the method.
+``--data.KEY VALUE`` (the same options as ``genzoo fit``) choose another. See ``genzoo.edit`` for the method
+and ``LatentExplorer.edit`` for the walk.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from genzoo.checks import check_output_file
 from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
-from genzoo.commands.sample import write_images
 from genzoo.errors import GenzooError
 from genzoo.exported import read_saved, weights_file
 from genzoo.registry import MODELS
@@ -63,10 +63,13 @@ def edit_command(argv: list[str]) -> int:
     check_output_file(args.out, "--out", (".png",))
     saved = read_saved(args.ckpt)  # before the models are imported: a bad or unsafe file is refused at once
 
-    from genzoo.edit import attribute_direction, edit_strip, parse_edit
+    import torch
+
+    from genzoo.edit import parse_edit
+    from genzoo.latent.explorer import LatentExplorer
     from genzoo.models.loading import load_model
     from genzoo.runs import build_data_from_flags
-    from genzoo.viz import to_unit_float
+    from genzoo.viz import write_images
 
     model = load_model(saved)
     if not model.has_encoder:
@@ -75,35 +78,13 @@ def edit_command(argv: list[str]) -> int:
             f"genzoo edit needs a model that encodes images; {args.ckpt} is a {name}, which only decodes "
             "(use a checkpoint of ae, vae, cvae, aae, aegan or alae)"
         )
-    dm = build_data_from_flags(weights_file(args.ckpt), args.data, data_flags)
-    if tuple(dm.image_shape) != tuple(model.image_shape):
-        raise GenzooError(
-            f"the model was trained on {tuple(model.image_shape)} images but the data gives {dm.image_shape}"
-        )
+    explorer = LatentExplorer(model, lambda: build_data_from_flags(weights_file(args.ckpt), args.data, data_flags))
+    dm = explorer.data  # checked against the model before its images load
     edit = parse_edit(args.attr, list(dm.class_names or []), bool(getattr(dm, "multi_label", False)))
-    dm.prepare_data()
-    dm.setup("fit")
-    dm.setup("test")
-    x, y, picked = pick_sources(dm, edit, args.split, args.num, args.seed)
-    direction, how = None, "condition flipped"
-    if args.method == "latent" or (args.method == "auto" and not model.conditional):
-        train = dm.splits["train"]
-        direction = attribute_direction(model, train.images, train.labels, edit, args.max_images)
-        n_target, n_source = (
-            int(m.sum().clamp(max=args.max_images))
-            for m in (edit.has_target(train.labels), edit.has_source(train.labels))
-        )
-        how = f"latent direction from {n_target} vs {n_source} train images, |d| = {direction.norm():.2f}"
-    images, per_row = edit_strip(
-        model,
-        to_unit_float(x, model.device),
-        y.to(model.device),
-        edit,
-        args.method,
-        args.steps,
-        args.strength,
-        direction,
-    )
-    write_images(images, args.out, nrow=per_row)
+    x, y, picked = pick_sources(explorer.datamodule, edit, args.split, args.num, args.seed)
+    x = explorer.as_floats(x)
+    walk, how = explorer.edit(x, y.to(model.device), edit, args.method, args.steps, args.strength, args.max_images)
+    strip = torch.cat([x[:, None], walk], 1)  # (B, 1 + steps, C, H, W): each row starts with its input
+    write_images(strip.flatten(0, 1), args.out, nrow=args.steps + 1)
     print(f"wrote {args.out}: '{edit.name}' on {picked}, {args.steps} steps ({how}); each row: input, then the steps")
     return 0

@@ -101,7 +101,7 @@ def evaluate_command(argv: list[str]) -> int:
     parser.add_argument(
         "--data.root", dest="data_root", default=None, help="folder holding the dataset (default: the run's own)"
     )
-    # The old spelling, before every command said --data.root; still accepted, with a note.
+    # Another spelling of --data.root, accepted with a note that names the one every command shares.
     parser.add_argument("--data-root", dest="old_data_root", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default: <checkpoint>.eval.json)")
     parser.add_argument("--samples-png", type=Path, default=None, help="also save 64 of the samples as a PNG grid")

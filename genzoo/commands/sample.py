@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from genzoo.atomic import atomic_path
 from genzoo.checks import check_image_output
 from genzoo.commands.args import CKPT_HELP, CommandParser, positive_int
 from genzoo.errors import GenzooError
@@ -24,23 +23,6 @@ if TYPE_CHECKING:
 
 MAX_OUTPUT_BYTES = 2 * 2**30  # what one output file may hold (uint8 pixels): far beyond any grid worth viewing
 SAMPLE_CHUNK = 4096  # images decoded at once: bounds the float memory of a large --num
-
-
-def write_images(images: torch.Tensor, out: Path, nrow: int | None = None) -> None:
-    """Write images in [0, 1] (or uint8) as a .png grid (``nrow`` per row, default square) or .npz array,
-    atomically. The suffix is matched in any case (``S.PNG`` is a PNG)."""
-    import numpy as np
-    import torch
-
-    from genzoo.viz import save_png, to_uint8, to_unit_float
-
-    with atomic_path(out) as tmp:
-        if out.suffix.lower() == ".png":
-            save_png(to_unit_float(images), tmp, nrow=nrow or max(1, int(math.ceil(math.sqrt(len(images))))))
-        else:
-            pixels = images if images.dtype == torch.uint8 else to_uint8(images)
-            with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a name ending otherwise
-                np.savez_compressed(f, images=pixels.cpu().numpy())
 
 
 def check_sample_size(num: int, image_shape: tuple[int, ...]) -> None:
@@ -105,6 +87,7 @@ def sample_command(argv: list[str]) -> int:
     import torch
 
     from genzoo.models.loading import load_model
+    from genzoo.viz import write_images
 
     model = load_model(saved)
     check_sample_size(args.num, model.image_shape)

@@ -17,6 +17,7 @@ from genzoo.datamodules.base import default_data_root
 from genzoo.datamodules.cache import IMAGE_SUFFIXES, BadImages
 from genzoo.datamodules.folder import FolderDataModule
 from genzoo.errors import GenzooError
+from genzoo.ranges import Fraction, ImageSide, NonNegativeInteger, PositiveInteger
 
 #: where each Kaggle download puts its images, relative to root, in the order they are looked for
 ANIME_LAYOUTS = ("", "images", "data", "data/data", "anime/images", "anime/data", "anime")
@@ -42,15 +43,15 @@ class AnimeDataModule(FolderDataModule):
     def __init__(
         self,
         root: str | None = None,
-        batch_size: int = 128,
-        num_workers: int = 0,
-        size: int = 64,
-        crop: int | None = None,
-        val_fraction: float = 0.05,
-        test_fraction: float = 0.05,
+        batch_size: PositiveInteger = 128,
+        num_workers: NonNegativeInteger = 0,
+        size: ImageSide = 64,
+        crop: PositiveInteger | None = None,
+        val_fraction: Fraction = 0.05,
+        test_fraction: Fraction = 0.05,
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
-        decode_workers: int | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         """
         Args:
@@ -63,7 +64,8 @@ class AnimeDataModule(FolderDataModule):
             test_fraction: share held out for testing.
             cache_dir: where the decoded-image cache goes (default: beside the images, ``.genzoo_cache``).
             bad_images: an unreadable image ``stop``s with an error naming it, or is ``skip``ped and listed.
-            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8).
+            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8;
+                0 or 1: this process alone).
         """
         self._folder: Path | None = None
         root = root if root is not None else str(default_data_root() / "anime")

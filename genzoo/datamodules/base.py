@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from genzoo.ranges import CheckedArguments, NonNegativeInteger, PositiveInteger
 from genzoo.viz import to_unit_float
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -91,7 +92,7 @@ def default_data_root() -> Path:
     return repo_data if (repo_data / "mnist").is_dir() else Path("data")
 
 
-class InMemoryImageDataModule(pl.LightningDataModule):
+class InMemoryImageDataModule(CheckedArguments, pl.LightningDataModule):
     """Base for every genzoo datamodule. Subclasses fill ``self.splits`` in ``setup``.
 
     Subclasses must set ``image_shape`` (and ``num_classes`` for labelled data) in ``__init__``, so
@@ -105,7 +106,9 @@ class InMemoryImageDataModule(pl.LightningDataModule):
     #: the feature extractor ``genzoo eval`` uses by default: a domain classifier where one exists
     feature_extractor: str = "inception"
 
-    def __init__(self, root: str | None = None, batch_size: int = 128, num_workers: int = 0) -> None:
+    def __init__(
+        self, root: str | None = None, batch_size: PositiveInteger = 128, num_workers: NonNegativeInteger = 0
+    ) -> None:
         super().__init__()
         self.root = Path(root) if root else default_data_root()
         self.batch_size = batch_size

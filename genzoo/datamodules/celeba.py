@@ -26,6 +26,7 @@ import numpy as np
 from genzoo.datamodules.cache import SPLITS, BadImages, ImageIndex, list_image_files
 from genzoo.datamodules.image_files import CachedImageDataModule
 from genzoo.errors import GenzooError
+from genzoo.ranges import NonNegativeInteger, PositiveInteger
 
 CELEBA_ATTRIBUTES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
@@ -116,15 +117,15 @@ class CelebADataModule(CachedImageDataModule):
     def __init__(
         self,
         root: str | None = None,
-        batch_size: int = 128,
-        num_workers: int = 0,
+        batch_size: PositiveInteger = 128,
+        num_workers: NonNegativeInteger = 0,
         size: Literal[32, 64, 128] = 64,
-        crop: int | None = 148,
+        crop: PositiveInteger | None = 148,
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
         labelled_only: bool | None = None,
         download: bool = False,
-        decode_workers: int | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         """
         Args:
@@ -138,7 +139,8 @@ class CelebADataModule(CachedImageDataModule):
             bad_images: an unreadable image ``stop``s with an error naming it, or is ``skip``ped and listed.
             labelled_only: serve only images that have attributes (set automatically for models that need labels).
             download: fetch missing files with torchvision's CelebA downloader into ``<root>/celeba``.
-            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8).
+            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8;
+                0 or 1: this process alone).
         """
         super().__init__(
             root, batch_size, num_workers, size, crop, 3, cache_dir, bad_images, labelled_only, decode_workers

@@ -17,6 +17,7 @@ import numpy as np
 from genzoo.datamodules.cache import BadImages, ImageIndex, list_image_files
 from genzoo.datamodules.image_files import CachedImageDataModule
 from genzoo.errors import GenzooError
+from genzoo.ranges import Fraction, ImageSide, NonNegativeInteger, PositiveInteger
 
 
 def hash_split(name: str, val_fraction: float, test_fraction: float) -> str:
@@ -40,18 +41,18 @@ class FolderDataModule(CachedImageDataModule):
     def __init__(
         self,
         root: str | None = None,
-        batch_size: int = 128,
-        num_workers: int = 0,
-        size: int = 64,
-        crop: int | None = None,
+        batch_size: PositiveInteger = 128,
+        num_workers: NonNegativeInteger = 0,
+        size: ImageSide = 64,
+        crop: PositiveInteger | None = None,
         channels: Literal[1, 3] = 3,
         labels: Literal["none", "subfolders"] = "none",
-        val_fraction: float = 0.05,
-        test_fraction: float = 0.05,
+        val_fraction: Fraction = 0.05,
+        test_fraction: Fraction = 0.05,
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
         labelled_only: bool | None = None,
-        decode_workers: int | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         """
         Args:
@@ -67,16 +68,18 @@ class FolderDataModule(CachedImageDataModule):
             cache_dir: where the decoded-image cache goes (default: ``<root>/.genzoo_cache``).
             bad_images: an unreadable image ``stop``s with an error naming it, or is ``skip``ped and listed.
             labelled_only: serve labelled images only (set automatically for models that need labels).
-            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8).
+            decode_workers: processes that decode images when the cache is built (default: CPU count, up to 8;
+                0 or 1: this process alone).
         """
         super().__init__(
             root, batch_size, num_workers, size, crop, channels, cache_dir, bad_images, labelled_only, decode_workers
         )
         if root is None:
             raise GenzooError("--data folder needs --data.root: the directory that holds your images")
-        if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        if val_fraction + test_fraction >= 1:
             raise GenzooError(
-                f"val_fraction {val_fraction} and test_fraction {test_fraction} must be in [0, 1), sum < 1"
+                f"--data.val_fraction {val_fraction} and --data.test_fraction {test_fraction} leave no images to "
+                "train on; their sum must be below 1"
             )
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.labels_from = labels

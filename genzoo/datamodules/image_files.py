@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from genzoo.datamodules.cache import (
     file_fingerprint,
 )
 from genzoo.errors import GenzooError
+from genzoo.ranges import ImageSide, NonNegativeInteger, PositiveInteger
 
 
 class CachedImageDataModule(InMemoryImageDataModule):
@@ -39,21 +41,17 @@ class CachedImageDataModule(InMemoryImageDataModule):
     def __init__(
         self,
         root: str | None = None,
-        batch_size: int = 128,
-        num_workers: int = 0,
-        size: int = 64,
-        crop: int | None = None,
-        channels: int = 3,
+        batch_size: PositiveInteger = 128,
+        num_workers: NonNegativeInteger = 0,
+        size: ImageSide = 64,
+        crop: PositiveInteger | None = None,
+        channels: Literal[1, 3] = 3,
         cache_dir: str | None = None,
         bad_images: BadImages = "stop",
         labelled_only: bool | None = None,
-        decode_workers: int | None = None,
+        decode_workers: NonNegativeInteger | None = None,
     ) -> None:
         super().__init__(root, batch_size, num_workers)
-        if size < 8:
-            raise GenzooError(f"--data.size {size} is too small; use at least 8 (32, 64 or 128 are usual)")
-        if crop is not None and crop < 1:
-            raise GenzooError(f"--data.crop {crop} must be a positive number of pixels (or null for the full side)")
         self.spec = DecodeSpec(size, crop, channels)
         self.image_shape = (channels, size, size)
         self.cache_dir = Path(cache_dir) if cache_dir else None

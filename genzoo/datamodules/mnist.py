@@ -18,6 +18,7 @@ import torch
 
 from genzoo.datamodules.base import InMemoryImageDataModule, TensorImageDataset
 from genzoo.errors import GenzooError
+from genzoo.ranges import NonNegativeInteger, PositiveInteger
 
 # md5 of the decompressed IDX files: the values torchvision and the official files agree on.
 MNIST_FILES = {
@@ -139,7 +140,11 @@ class MNISTDataModule(InMemoryImageDataModule):
     feature_extractor = "mnist_classifier"
 
     def __init__(
-        self, root: str | None = None, batch_size: int = 128, num_workers: int = 0, download: bool = True
+        self,
+        root: str | None = None,
+        batch_size: PositiveInteger = 128,
+        num_workers: NonNegativeInteger = 0,
+        download: bool = True,
     ) -> None:
         """
         Args:

@@ -1,9 +1,9 @@
 """``LatentPictures``: the training callback that draws pictures of the model every few epochs and sends
 them to the run folder (``images/epochNNN_<name>.png``) and to the active logger (TensorBoard, wandb).
 
-Every genzoo model gets one with the default settings (``GenerativeModule.configure_callbacks``): the
-model's own per-epoch figures (samples, reconstructions, interpolations and what a model adds). Add the
-latent toolkit's pictures, or change the interval, by giving your own::
+Every run of ``genzoo fit`` gets one with the default settings (the CLI adds it): the model's per-epoch
+grids (``genzoo.latent.grids``: samples, reconstructions, interpolations and what its capabilities add).
+Add the latent toolkit's pictures, or change the interval, by giving your own::
 
     genzoo fit --model vae --trainer.callbacks+=genzoo.latent.callback.LatentPictures \
         --trainer.callbacks.every_n_epochs=2 --trainer.callbacks.pictures='[figures,interpolate,traverse,explore]'
@@ -22,9 +22,10 @@ import torch
 
 from genzoo.datamodules.base import TensorImageDataset
 from genzoo.errors import GenzooError
+from genzoo.latent.grids import epoch_grids, wants_codes
 
 PICTURES = ("figures", "interpolate", "mirror", "traverse", "explore")
-FIGURE_INPUTS = 32  #: validation images handed to ``figures()`` (as before the callback existed)
+FIGURE_INPUTS = 32  #: validation images the grids are drawn from
 
 
 class FixedImages:
@@ -52,10 +53,10 @@ class LatentPictures(pl.Callback):
         """
         Args:
             every_n_epochs: draw after every this many validation epochs (the first epoch always).
-            pictures: what to draw, from ``figures`` (the model's own grids), ``interpolate`` (between
-                validation images, or samples for a GAN), ``mirror``, ``traverse`` (along the top principal
-                direction of the inputs' codes) and ``explore`` (the 2-D plane, or the PCA map). Default:
-                figures.
+            pictures: what to draw, from ``figures`` (the model's grids, ``genzoo.latent.grids``),
+                ``interpolate`` (between validation images, or samples for a GAN), ``mirror``, ``traverse``
+                (along the top principal direction of the inputs' codes) and ``explore`` (the 2-D plane, or the
+                PCA map). Default: figures.
             num_inputs: validation images kept as the fixed inputs (codes for PCA and the maps).
             seed: seed of the prior samples.
         """
@@ -68,6 +69,18 @@ class LatentPictures(pl.Callback):
         self.pictures = list(pictures or ["figures"])
         self._inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._count = 0
+        self._codes: list[tuple[torch.Tensor, torch.Tensor]] = []  # 2-D codes of this epoch's validation images
+
+    def _draws(self, trainer: pl.Trainer) -> bool:
+        """Whether this validation epoch ends with pictures."""
+        return (
+            not trainer.sanity_checking
+            and trainer.state.fn == "fit"
+            and not trainer.current_epoch % self.every_n_epochs
+        )
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self._codes = []
 
     def on_validation_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any,
                                 batch_idx: int, dataloader_idx: int = 0) -> None:  # fmt: skip
@@ -77,11 +90,13 @@ class LatentPictures(pl.Callback):
             take = self.num_inputs - self._count
             self._inputs.append((x[:take].detach().cpu(), y[:take].detach().cpu()))
             self._count += len(x[:take])
+        if dataloader_idx == 0 and "figures" in self.pictures and wants_codes(pl_module) and self._draws(trainer):
+            x, y = batch  # the scatter of 2-D codes shows the whole validation split
+            self._codes.append((pl_module.encode(x).float().cpu(), y.cpu()))
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if not self._inputs or trainer.sanity_checking or trainer.current_epoch % self.every_n_epochs:
-            return
-        if trainer.state.fn != "fit":  # genzoo validate/test write nothing: pictures belong to a run's training
+        # genzoo validate/test write nothing: pictures belong to a run's training
+        if not self._inputs or not self._draws(trainer):
             return
         # Under DDP, trainer.log_dir is a collective (rank 0 broadcasts it): every rank must ask, or rank 0
         # waits here for a broadcast while the others wait at the next barrier (a deadlock).
@@ -93,7 +108,8 @@ class LatentPictures(pl.Callback):
         from genzoo.viz import log_image
 
         x, y = (torch.cat(t) for t in zip(*self._inputs))
-        for name, image in self.draw(pl_module, x, y).items():
+        codes = tuple(torch.cat(t) for t in zip(*self._codes)) if self._codes else None
+        for name, image in self.draw(pl_module, x, y, codes, trainer.current_epoch).items():
             path = run_dir / "images" / f"epoch{trainer.current_epoch:03d}_{name}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             save_image(image, path)
@@ -101,15 +117,19 @@ class LatentPictures(pl.Callback):
                 log_image(logger, f"images/{name}", image, trainer.global_step)
 
     @torch.no_grad()
-    def draw(self, model: Any, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """name -> one RGB or grey image (C, H, W) in [0, 1]: the model's own figures as grids, then the
-        latent pictures, drawn exactly as ``genzoo interpolate|traverse|explore`` draw them."""
+    def draw(
+        self, model: Any, x: torch.Tensor, y: torch.Tensor, codes: Any = None, epoch: int = 0
+    ) -> dict[str, torch.Tensor]:
+        """name -> one RGB or grey image (C, H, W) in [0, 1]: the model's grids, then the latent pictures,
+        drawn exactly as ``genzoo interpolate|traverse|explore`` draw them; ``codes``: (codes, labels) of the
+        validation split, for models with 2-D codes."""
         from genzoo.viz import image_grid
 
         out: dict[str, torch.Tensor] = {}
         if "figures" in self.pictures:
-            figs = model.figures(x[:FIGURE_INPUTS].to(model.device), y[:FIGURE_INPUTS].to(model.device))
-            out.update({name: image_grid(images, nrow) for name, (images, nrow) in figs.items()})
+            inputs = x[:FIGURE_INPUTS].to(model.device), y[:FIGURE_INPUTS].to(model.device)
+            grids = epoch_grids(model, *inputs, codes=codes, epoch=epoch)
+            out.update({name: image_grid(images, nrow) for name, (images, nrow) in grids.items()})
         explorer = self.explorer(model, x, y)
         has_encoder = getattr(model, "has_encoder", True)
         n = min(4, len(x) // 2)

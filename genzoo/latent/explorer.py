@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from einops import rearrange
 
+from genzoo.checks import check_data_fits
+from genzoo.edit import Edit, EditMethod, find_name, parse_condition, parse_edit
 from genzoo.errors import GenzooError
 from genzoo.latent import ops
 from genzoo.latent.pictures import (
@@ -29,7 +31,7 @@ from genzoo.latent.pictures import (
 from genzoo.viz import to_unit_float
 
 MAX_CODES = 2000  #: test images encoded for principal directions and maps
-MAX_GROUP = 5000  #: training images per group for an attribute direction (as genzoo edit)
+MAX_GROUP = 5000  #: training images per group for an attribute direction
 CHANNEL_NAMES = {1: "grayscale", 3: "RGB"}
 
 
@@ -105,15 +107,18 @@ class LatentExplorer:
 
     # ----- data, loaded on first use ----------------------------------------------------------------
     @cached_property
-    def datamodule(self) -> Any:
+    def data(self) -> Any:
+        """The datamodule, built and checked against the model, its images not loaded yet."""
         if self._data is None:
             raise GenzooError("this picture needs the model's data, which is not known; pass --data NAME")
         dm = self._data()
-        if tuple(dm.image_shape) != tuple(self.model.image_shape):
-            raise GenzooError(
-                f"the model was trained on {tuple(self.model.image_shape)} images but the data gives "
-                f"{tuple(dm.image_shape)}"
-            )
+        check_data_fits(self.model.image_shape, dm.image_shape)
+        return dm
+
+    @cached_property
+    def datamodule(self) -> Any:
+        """The datamodule with its splits loaded."""
+        dm = self.data
         dm.prepare_data()
         dm.setup("fit")
         dm.setup("test")
@@ -193,8 +198,6 @@ class LatentExplorer:
                 raise GenzooError(f"--cond: {type(self.model).__name__} is not a conditional model")
             return None
         if spec:
-            from genzoo.edit import parse_condition
-
             defaults = self.default_labels(n) if self.multi_label else None
             return parse_condition(spec, self.class_names, self.multi_label, n, defaults)
         if labels is not None and bool((labels >= 0).all()):
@@ -232,32 +235,62 @@ class LatentExplorer:
             return self.attribute_direction(arg.strip())
         raise GenzooError(f"unknown direction {spec!r}; use pca:K (K = 0, 1, ...) or attr:NAME (e.g. attr:Smiling)")
 
-    def attribute_direction(self, name: str) -> ops.Direction:
+    def attribute_direction(self, name: str, max_images: int = MAX_GROUP) -> ops.Direction:
         """Mean training code with the attribute minus mean code without it (``Smiling``, ``Smiling=0``);
         single-label data: ``7`` (class 7 against all others) or ``3:8`` (class 8 minus class 3)."""
-        from genzoo.edit import parse_edit
-
         ops.require_encoder(self.model, "find attribute directions (they are measured on codes of real images)")
         names = list(getattr(self.datamodule, "class_names", None) or self.class_names)
         multi = bool(getattr(self.datamodule, "multi_label", False))
+        if multi or ":" in name.split("=")[-1]:
+            return self.edit_direction(parse_edit(name, names, multi), max_images)
         train = self.split("train")
-        if not multi and ":" not in name.split("=")[-1]:
-            from genzoo.edit import find_name
+        k = find_name(name.split("=")[-1], names, "class") if names else -1
+        target, source = train.labels == k, (train.labels != k) & (train.labels >= 0)
+        label = f"attribute '{names[k]}' (class {names[k]} minus the others)"
+        return ops.group_direction(self.model, label, train.images, train.labels, target, source, max_images)
 
-            k = find_name(name.split("=")[-1], names, "class") if names else -1
-            target, source = train.labels == k, (train.labels != k) & (train.labels >= 0)
-            label = f"attribute '{names[k]}' (class {names[k]} minus the others)"
-        else:
-            edit = parse_edit(name, names, multi)
-            target, source = edit.has_target(train.labels), edit.has_source(train.labels)
-            label = f"attribute '{edit.name}'"
-        groups = []
-        for mask in (target, source):
-            where = mask.nonzero().squeeze(1)[:MAX_GROUP]
-            if len(where) == 0:
-                raise GenzooError(f"no labelled training image on one side of {label}: cannot measure a direction")
-            groups.append(self.model.encode_all(train.images[where], train.labels[where]).to(self.model.device))
-        return ops.mean_difference_direction(label, *groups)
+    def edit_direction(self, edit: Edit, max_images: int = MAX_GROUP) -> ops.Direction:
+        """The direction of an edit: the mean training code of its target group minus that of its source."""
+        train = self.split("train")
+        target, source = edit.has_target(train.labels), edit.has_source(train.labels)
+        label = f"attribute '{edit.name}'"
+        return ops.group_direction(self.model, label, train.images, train.labels, target, source, max_images)
+
+    def edit(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        edit: Edit,
+        method: EditMethod = "auto",
+        steps: int = 7,
+        strength: float = 1.5,
+        max_images: int = MAX_GROUP,
+    ) -> tuple[torch.Tensor, str]:
+        """Images x (floats in [0, 1]) with labels y, each edited in ``steps`` steps: (B, steps, C, H, W), and
+        how the edit was made.
+
+        ``latent`` walks t = 0 .. strength along the edit's direction (0 is the plain reconstruction; 1 moves
+        the code by the whole difference of the group means); ``condition`` keeps each code and steps the
+        condition from the old labels to the edited ones (strength is not used: the condition ends at the
+        edited value). ``auto``: condition for conditional models, latent otherwise.
+        """
+        ops.require_encoder(self.model, "edit attributes")
+        conditional = bool(getattr(self.model, "conditional", False))
+        method = ("condition" if conditional else "latent") if method == "auto" else method
+        c = ops.condition_vectors(self.model, y, len(x))
+        if method == "condition":
+            if not conditional:
+                raise GenzooError(
+                    f"--method condition needs a conditional model (cvae); {type(self.model).__name__} is not"
+                )
+            edited = ops.condition_vectors(self.model, edit.apply(y), len(x))
+            return ops.condition_walk(self.model, x, c, edited, torch.linspace(0, 1, steps)), "condition flipped"
+        way = self.edit_direction(edit, max_images)
+        with torch.no_grad():
+            z0 = self.model.encode(x, c)
+        images, _ = ops.traverse(self.model, z0, way, torch.linspace(0, strength, steps), c)
+        n_target, n_source = way.group_sizes or (0, 0)
+        return images, f"latent direction from {n_target} vs {n_source} train images, |d| = {way.scale:.2f}"
 
     # ----- the pictures -----------------------------------------------------------------------------
     def reconstruct(self, spec: str | None = None, num: int = 16, cond: str | None = None) -> Picture:

@@ -2,7 +2,7 @@
 ``prior_sample``): paths between codes, walks along directions, principal directions, the 2-D plane.
 
 Everything here takes and returns tensors; choosing images, reading files and drawing live in
-``genzoo.latent.source`` and ``genzoo.latent.figures``. Conditional models (the CVAE, the supervised
+``genzoo.latent.explorer`` and ``genzoo.latent.figures``. Conditional models (the CVAE, the supervised
 AAE) get their condition as one vector per image (one-hot for a class, 0/1 per attribute), so that an
 interpolation can walk the condition together with the code, and a user can pick any condition.
 """
@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from genzoo.errors import GenzooError
+from genzoo.nn.blocks import label_vectors
 
 Mode = Literal["lerp", "slerp"]
 
@@ -40,9 +41,9 @@ def condition_vectors(model: torch.nn.Module, y: torch.Tensor | None, n: int) ->
     if y is None:
         raise GenzooError(f"{type(model).__name__} is conditional: give the condition (--cond, e.g. digit=7)")
     y = torch.as_tensor(y, device=model.device)
-    if y.dim() == 0 or (y.dim() == 1 and not getattr(model, "multi_label", False)):
-        y = F.one_hot(y.long().reshape(-1), model.num_classes)
-    y = y.float().reshape(-1, model.num_classes)
+    if y.dim() == 0 or (y.dim() == 1 and getattr(model, "multi_label", False)):
+        y = y[None]  # one label for all: a class index, or one attribute vector
+    y = label_vectors(y, model.num_classes).reshape(-1, model.num_classes)
     return y.expand(n, -1) if len(y) == 1 else y
 
 
@@ -150,6 +151,7 @@ class Direction:
     vector: torch.Tensor
     scale: float
     unit: str  #: what one unit of the range is, for axis labels
+    group_sizes: tuple[int, int] | None = None  #: codes averaged on each side of a mean difference
 
     @property
     def step(self) -> torch.Tensor:
@@ -197,7 +199,27 @@ def mean_difference_direction(name: str, target: torch.Tensor, source: torch.Ten
     norm = float(difference.norm())
     if norm == 0:
         raise GenzooError(f"the two groups of '{name}' have the same mean code: no direction to walk")
-    return Direction(name, difference / norm, norm, "mean differences")
+    return Direction(name, difference / norm, norm, "mean differences", (len(target), len(source)))
+
+
+def group_direction(
+    model: torch.nn.Module,
+    name: str,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    target: torch.Tensor,
+    source: torch.Tensor,
+    max_images: int,
+) -> Direction:
+    """The attribute direction between two groups of labelled images, given as (N,) masks: the mean code of
+    the first ``max_images`` of ``target`` minus that of the first ``max_images`` of ``source``."""
+    groups = []
+    for mask in (target, source):
+        where = mask.nonzero().squeeze(1)[:max_images]
+        if len(where) == 0:
+            raise GenzooError(f"no labelled training image on one side of {name}: cannot measure a direction")
+        groups.append(model.encode_all(images[where], labels[where]).to(model.device))
+    return mean_difference_direction(name, *groups)
 
 
 @torch.no_grad()
@@ -211,6 +233,16 @@ def traverse(
     """decode(z0[i] + t * direction) for each t in ``values``: (images (B, S, C, H, W), codes (B, S, D))."""
     z = z0[:, None] + values.to(z0)[None, :, None] * direction.step.to(z0)  # (B, S, D)
     return decode_grid(model, z, None if c is None else c[:, None].expand(-1, len(values), -1)), z
+
+
+@torch.no_grad()
+def condition_walk(
+    model: torch.nn.Module, x: torch.Tensor, c_a: torch.Tensor, c_b: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor:
+    """A conditional model's edit: each image x[i] encoded with its condition c_a[i], and that one code
+    decoded with the condition at positions t (S,) of the way to c_b[i]: images (B, S, C, H, W)."""
+    z = model.encode(x, c_a)
+    return decode_grid(model, z[:, None].expand(-1, len(t), -1), along(c_a, c_b, t))
 
 
 def prior_box(model: torch.nn.Module, quantile: float = 0.01, n: int = 5000) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genzoo.atomic import atomic_path
 from genzoo.checks import check_image_output
 from genzoo.latent import figures, ops
-from genzoo.viz import paired_rows, to_uint8
+from genzoo.viz import paired_rows, to_uint8, write_image_file
 
 
 @dataclass
@@ -36,20 +35,16 @@ class Picture:
 
 def write_picture(picture: Picture, out: Path) -> None:
     """``.png``: the drawn picture; ``.npz``: ``images`` (uint8 N x C x H x W), ``codes`` and the other
-    arrays. Written to a temporary file and moved into place (an interrupted run leaves no half file)."""
-    from torchvision.utils import save_image
-
+    arrays."""
     check_image_output(out)
-    with atomic_path(out) as tmp:
-        if out.suffix.lower() == ".png":
-            save_image(picture.render(), tmp, format="png")
-        else:
-            arrays = {"images": to_uint8(picture.images).cpu().numpy()}
-            if picture.codes is not None:
-                arrays["codes"] = picture.codes.detach().float().cpu().numpy()
-            arrays |= {k: v.detach().cpu().numpy() for k, v in picture.arrays.items()}
-            with open(tmp, "wb") as f:  # an open file: np.savez would append .npz to the temporary name
-                np.savez_compressed(f, title=np.array(picture.title), **arrays)
+
+    def arrays() -> dict[str, np.ndarray]:
+        saved = {"title": np.array(picture.title), "images": to_uint8(picture.images).cpu().numpy()}
+        if picture.codes is not None:
+            saved["codes"] = picture.codes.detach().float().cpu().numpy()
+        return saved | {k: v.detach().cpu().numpy() for k, v in picture.arrays.items()}
+
+    write_image_file(out, picture.render, arrays)
 
 
 def model_name(model: torch.nn.Module) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import torch
 
+from genzoo.checks import check_data_fits
 from genzoo.datamodules.base import TensorImageDataset
 from genzoo.errors import GenzooError
 from genzoo.metrics import METRIC_GROUPS, MetricGroup
@@ -41,7 +42,7 @@ from genzoo.metrics.reconstruction import reconstruction_metrics
 from genzoo.metrics.sample_quality import fid_kid
 from genzoo.registry import DATAMODULES
 from genzoo.runs import build_datamodule, data_from_run
-from genzoo.viz import save_png, to_uint8, to_unit_float
+from genzoo.viz import to_uint8, write_images
 
 Split = Literal["train", "val", "test"]
 
@@ -143,11 +144,7 @@ class Evaluator:
         model = load_model(checkpoint).to(s.device)
         data_name, init_args = resolve_data(checkpoint, data, data_root)
         dm = self.datamodule(data_name, init_args)
-        if tuple(model.image_shape) != tuple(dm.image_shape):
-            raise GenzooError(
-                f"{checkpoint} was trained on {'x'.join(map(str, model.image_shape))} images but data "
-                f"{data_name!r} has {'x'.join(map(str, dm.image_shape))}; pass the --data it was trained on"
-            )
+        check_data_fits(model.image_shape, dm.image_shape, str(checkpoint), "pass the --data it was trained on")
         held_out, train = dm.splits[s.split], dm.splits["train"]
         if s.reference_size and s.reference_size < len(held_out):
             held_out = TensorImageDataset(held_out.images[: s.reference_size], held_out.labels[: s.reference_size])
@@ -175,7 +172,7 @@ class Evaluator:
             samples, requested = self.generate(model, held_out.labels if labelled else None)
             timings["sampling"] = time.perf_counter() - start
             if samples_png is not None:
-                save_png(to_unit_float(samples[:64]), samples_png, nrow=8)
+                write_images(samples[:64], samples_png, nrow=8)
             start = time.perf_counter()
             result.update(self.sample_metrics(samples, requested, data_name, dm, held_out, labelled))
             timings["sample_metrics"] = time.perf_counter() - start

@@ -107,9 +107,9 @@ def conv_bn_relu(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.
 class MNISTClassifierNet(nn.Module):
     """Three conv layers with batch norm, two max-pools, then 576 -> 128 -> 10 fully connected.
 
-    Small on purpose: the first layer halves the resolution at once (a 4x4 stride-2 conv), so about
-    5.5 M multiply-adds per image; features of 20,000 images take seconds on a laptop CPU and the
-    weights are about 0.5 MB. Features are the 128 ReLU outputs before the last layer.
+    Small on purpose: the first layer halves the resolution at once (a 4x4 stride-2 conv), so features
+    of whole splits take seconds on a CPU and the weights ship with genzoo (docs/metrics.md has its size).
+    Features are the 128 ReLU outputs before the last layer.
     """
 
     num_features = 128

@@ -33,7 +33,7 @@ draws that digit.
 
 With ``latent_dim=2``, every validation epoch also saves a scatter plot of the validation images' codes,
 coloured by digit, over samples of the prior, and the digit manifold: a grid of images decoded from
-points covering the prior.
+points covering the prior (``genzoo.latent.grids``, for any model with 2-D codes).
 """
 
 from __future__ import annotations
@@ -41,11 +41,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from genzoo.errors import GenzooError
-from genzoo.latent import ops as latent_ops
-from genzoo.latent.figures import latent_scatter
 from genzoo.losses import (
     ReconstructionKind,
     discriminator_accuracy,
@@ -54,35 +51,33 @@ from genzoo.losses import (
     reconstruction_loss,
 )
 from genzoo.models.base import GenerativeModule, adam
-from genzoo.nn.blocks import mlp
+from genzoo.models.phases import MultiPhase
+from genzoo.nn.blocks import label_vectors, mlp
 from genzoo.priors import NUM_MIXTURE_COMPONENTS, PriorName, check_prior, mixture_of_labels, sample_prior
-from genzoo.viz import paired_rows
-
-MANIFOLD_STEPS = 20  # the digit manifold is a MANIFOLD_STEPS x MANIFOLD_STEPS grid of decoded points
+from genzoo.ranges import Fraction, NonNegativeInteger, PositiveInteger, PositiveNumber
 
 
-class AAE(GenerativeModule):
-    multi_phase = True
+class AAE(MultiPhase, GenerativeModule):
     default_widths = {"mlp": [512, 512, 512]}  # depth sharpens the samples (docs/models/aae.md)
-    default_max_epochs = 18  # three levels keep the game balanced longer than two did; 18 fits 5 minutes (aae.md)
+    default_max_epochs = 18  # still improving there, and within the default run's time budget (docs/models/aae.md)
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        latent_disc_dims: list[int] | None = None,
+        hidden_dims: list[PositiveInteger] | None = None,
+        latent_disc_dims: list[PositiveInteger] | None = None,
         prior: PriorName = "gaussian",
-        prior_scale: float = 1.0,
+        prior_scale: PositiveNumber = 1.0,
         supervised: bool = False,
         label_prior: bool = False,
-        num_classes: int = 10,
+        num_classes: NonNegativeInteger = 10,
         recon_loss: ReconstructionKind = "bce",
-        lr: float = 5e-4,
-        lr_disc: float = 1e-4,
-        lr_gen: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
+        lr: PositiveNumber = 5e-4,
+        lr_disc: PositiveNumber = 1e-4,
+        lr_gen: PositiveNumber = 2e-4,
+        betas: tuple[Fraction, Fraction] = (0.5, 0.999),
     ) -> None:
         """
         Args:
@@ -127,7 +122,6 @@ class AAE(GenerativeModule):
         self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)  # p(x|z[,y]): -> logits
         disc_in = latent_dim + (num_classes if label_prior else 0)
         self.discriminator = mlp(disc_in, latent_disc_dims or [256, 256], 1)  # D: z [, y] -> logit of "prior" (B, 1)
-        self._val_codes: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     # ----- the shared API ------------------------------------------------------------------------
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -153,13 +147,13 @@ class AAE(GenerativeModule):
             raise GenzooError("the supervised AAE decodes a code together with its label; pass the labels y")
         if not self.training:  # training data were checked whole, once, in setup
             self.check_labelled(y)
-        onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype) if y.dim() == 1 else y.to(z.dtype)
+        onehot = label_vectors(y, self.num_classes, z.dtype)
         return torch.cat([z, onehot], dim=1)  # (B, D + K)
 
     def discriminate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """D: codes (B, D) [+ their labels (B,) with ``label_prior``] -> logit of "drawn from the prior" (B,)."""
         if self.label_prior:
-            z = torch.cat([z, F.one_hot(self._judged_labels(y).long(), self.num_classes).to(z.dtype)], dim=1)
+            z = torch.cat([z, label_vectors(self._judged_labels(y), self.num_classes, z.dtype)], dim=1)
         return self.discriminator(z).squeeze(1)  # (B,); z: (B, D) or, with the labels, (B, D + K)
 
     def prior_for(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -240,55 +234,3 @@ class AAE(GenerativeModule):
         y = self._judged_labels(y) if self.label_prior else None
         z_real = self.prior_for(y, generator) if self.label_prior else self.prior_sample(len(x), generator)
         return {"latent": discriminator_accuracy(self.discriminate(z_real, y), self.discriminate(self.encode(x), y))}
-
-    # ----- evaluation: figures -------------------------------------------------------------------
-    def on_validation_epoch_start(self) -> None:
-        self._val_codes = []
-
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        super().validation_step(batch, batch_idx)
-        if self.latent_dim == 2:  # keep the codes of the validation split for the scatter plot
-            x, y = batch
-            self._val_codes.append((self.encode(x).cpu(), y.cpu()))
-
-    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
-        figs = self._labelled_figures(x, y) if self.supervised else super().figures(x, y)
-        if self.latent_dim == 2 and self._val_codes:
-            figs.update(self._latent_figures())
-        return figs
-
-    def _labelled_figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
-        """Supervised: reconstructions and interpolations decode with the images' labels; style transfer."""
-        k = self.num_classes
-        x, y = x[:16], y[:16]
-        # Samples: each row is one style z from the prior, written as every digit (column j: digit j).
-        figs = {"samples": (self._every_digit(self.prior_sample(8, torch.Generator().manual_seed(0))), k)}
-        # Style transfer: each row is a validation image, then its style z written as every digit.
-        n = min(8, len(x))
-        grid = torch.cat([x[:n, None], self._every_digit(self.encode(x[:n])).view(n, k, *x.shape[1:])], 1)
-        figs["style_transfer"] = (grid.flatten(0, 1), k + 1)
-        if len(x) < 16:  # tiny validation sets get samples and style transfer only, like the base class
-            return figs
-        figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
-        # Interpolations walk the code and the label weights together, from x[i] to x[8 + i].
-        figs["interpolations"] = (
-            latent_ops.interpolate(self, x[:8], x[8:], 10, "lerp", y[:8], y[8:])[0].flatten(0, 1),
-            10,
-        )
-        return figs
-
-    def _every_digit(self, styles: torch.Tensor) -> torch.Tensor:
-        """Decode each style code (n, D) with every label: (n * K, C, H, W), row i = style i."""
-        k = self.num_classes
-        digits = torch.arange(k, device=styles.device).repeat(len(styles))  # (n*K,)
-        return self.decode(styles.repeat_interleave(k, 0), digits)
-
-    def _latent_figures(self) -> dict[str, tuple[torch.Tensor, int]]:
-        """latent_dim == 2: the codes over the prior, and the images decoded on a grid covering the prior."""
-        codes, labels = (torch.cat(t) for t in zip(*self._val_codes))
-        prior = self.prior_sample(5000, torch.Generator().manual_seed(0)).cpu()
-        title = f"validation codes over the {self.prior} prior (epoch {self.current_epoch})"
-        figs = {"latent_scatter": (latent_scatter(codes, labels, prior, title)[None], 1)}
-        if not self.supervised:  # a supervised decoder needs a label per point; the grid shows style only
-            figs["manifold"] = (latent_ops.latent_plane(self, MANIFOLD_STEPS)[0], MANIFOLD_STEPS)
-        return figs

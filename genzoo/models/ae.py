@@ -22,6 +22,7 @@ import torch
 
 from genzoo.losses import ReconstructionKind, reconstruction_loss
 from genzoo.models.base import GenerativeModule
+from genzoo.ranges import PositiveInteger, PositiveNumber
 
 
 class AE(GenerativeModule):
@@ -29,11 +30,11 @@ class AE(GenerativeModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 16,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 1e-3,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 1e-3,
         recon_loss: ReconstructionKind = "bce",
     ) -> None:
         """

@@ -63,8 +63,10 @@ from genzoo.losses import (
     mean_squared_error,
     reconstruction_loss,
 )
+from genzoo.models.ema import averaged
 from genzoo.models.gan import GAN
 from genzoo.nn.blocks import mlp
+from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class AEGAN(GAN):
@@ -72,22 +74,22 @@ class AEGAN(GAN):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        latent_disc_dims: list[int] | None = None,
+        hidden_dims: list[PositiveInteger] | None = None,
+        latent_disc_dims: list[PositiveInteger] | None = None,
         image_recon_loss: ReconstructionKind = "bce",
-        lambda_image_recon: float = 100.0,
-        lambda_latent_recon: float = 5.0,
-        lambda_image_adv: float = 1.0,
-        lambda_latent_adv: float = 1.0,
-        lr: float = 2e-4,
-        lr_disc: float = 1e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        weight_decay: float = 1e-8,
-        r1_gamma: float = 0.0,
-        ema_decay: float = 0.999,
+        lambda_image_recon: NonNegativeNumber = 100.0,
+        lambda_latent_recon: NonNegativeNumber = 5.0,
+        lambda_image_adv: NonNegativeNumber = 1.0,
+        lambda_latent_adv: NonNegativeNumber = 1.0,
+        lr: PositiveNumber = 2e-4,
+        lr_disc: PositiveNumber = 1e-4,
+        betas: tuple[Fraction, Fraction] = (0.5, 0.999),
+        weight_decay: NonNegativeNumber = 1e-8,
+        r1_gamma: NonNegativeNumber = 0.0,
+        ema_decay: Fraction = 0.999,
     ) -> None:
         """
         Args:
@@ -115,13 +117,13 @@ class AEGAN(GAN):
         self.lambda_latent_recon = lambda_latent_recon
         self.lambda_image_adv = lambda_image_adv
         self.lambda_latent_adv = lambda_latent_adv
-        self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # E: image -> z (B, D)
+        # E: image -> z (B, D); averaged like G, so that reconstructions use the averaged pair
+        self.encoder = averaged(self.backbone.encoder(self.image_shape, latent_dim), ema_decay)
         self.latent_discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # Dz: z -> logit (B, 1)
-        self.track_average(ema_decay, "encoder")  # G is averaged by GAN; reconstructions use the averaged pair
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images (B, C, H, W) -> codes (B, latent_dim)."""
-        return self.averaged("encoder")(x)
+        return self.encoder(x)
 
     def discriminate_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Dz: codes (B, D) -> logit of "drawn from the prior" (B,)."""

@@ -39,17 +39,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genzoo.errors import GenzooError
 from genzoo.losses import ReconstructionKind, kl_between_normals
 from genzoo.models.vae import VAE
-from genzoo.viz import paired_rows
-
-#: attributes flipped in the CelebA figure, when the model has them
-FIGURE_FLIPS = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Mustache")
-PRIORS = ("standard", "learned")
+from genzoo.nn.blocks import label_vectors
+from genzoo.ranges import NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class CVAE(VAE):
@@ -60,19 +56,17 @@ class CVAE(VAE):
     # behind these choices is in docs/models/cvae.md.
     default_widths = {"mlp": [512, 512]}
     default_max_epochs = 30
-    # Checkpoints written before the prior option were the plain CVAE: the N(0, I) prior.
-    hparams_before_added = {"prior": "standard"}
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 1e-3,
-        beta: float = 2.0,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 1e-3,
+        beta: NonNegativeNumber = 2.0,
         recon_loss: ReconstructionKind = "bce",
-        num_classes: int = 10,
+        num_classes: NonNegativeInteger = 10,
         class_names: list[str] | None = None,
         multi_label: bool = False,
         prior: Literal["standard", "learned"] = "standard",
@@ -99,8 +93,6 @@ class CVAE(VAE):
             )
         if class_names is not None and len(class_names) != num_classes:
             raise GenzooError(f"cvae: {len(class_names)} class_names for {num_classes} classes")
-        if prior not in PRIORS:
-            raise GenzooError(f"cvae: unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, beta, recon_loss)
         self.prior = prior
         if prior == "learned":
@@ -123,9 +115,7 @@ class CVAE(VAE):
         """Labels -> condition vectors (B, num_classes): class indices one-hot, vectors as they are."""
         if y is None:
             raise ValueError("the CVAE needs labels y: class indices (B,) or attribute vectors (B, num_classes)")
-        if y.dim() == 2:
-            return y.to(self.label_sum.dtype)
-        return F.one_hot(y.long(), self.num_classes).to(self.label_sum.dtype)
+        return label_vectors(y, self.num_classes, self.label_sum.dtype)
 
     # ----- the prior p(z | c) -------------------------------------------------------------------
     def conditional_prior(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -186,41 +176,3 @@ class CVAE(VAE):
         y = y.to(self.device)
         z = self.prior_codes(y, super().prior_sample(n, generator))  # z ~ p(z | c), from N(0, I) noise
         return self.decode(z, y)
-
-    # ----- figures --------------------------------------------------------------------------
-    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
-        """Samples (one row per class, or per real attribute set), reconstructions and condition swaps."""
-        g = torch.Generator().manual_seed(0)
-        x, y = x[:16], y[:16].to(self.device)
-        figs = {}
-        if self.multi_label:
-            # Each row: the attributes of one validation face, with 8 different codes.
-            conds = y[:8].repeat_interleave(8, 0)  # (up to 64, K)
-            figs["samples"] = (self.sample(len(conds), g, conds), 8)
-        else:
-            # Each row: one class; each column: one prior noise, shared down the column (same style; for
-            # a learned prior, the same place relative to each class's p(z|c)).
-            k = min(self.num_classes, 10)
-            rows = torch.arange(k, device=self.device).repeat_interleave(10)
-            z = self.prior_codes(rows, super().prior_sample(10, g).repeat(k, 1))
-            figs["samples"] = (self.decode(z, rows), 10)
-        if len(x) == 16:
-            figs["reconstructions"] = (paired_rows(x, self.reconstruct(x, y)), 8)
-        figs["condition_swaps"] = self.condition_swaps(x[:8], y[:8])
-        return figs
-
-    @torch.no_grad()
-    def condition_swaps(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """Each row: an input, its reconstruction, then the same code decoded under other conditions:
-        every class (single-label), or one attribute flipped per column (multi-label)."""
-        c = self.condition(y)  # (B, K)
-        z = self.encode(x, c)  # (B, D)
-        if self.multi_label:
-            flips = [self.class_names.index(a) for a in FIGURE_FLIPS if a in self.class_names]
-            flips = flips or list(range(min(6, self.num_classes)))
-            conds = [c] + [torch.cat([c[:, :j], 1 - c[:, j : j + 1], c[:, j + 1 :]], 1) for j in flips]
-        else:
-            eye = torch.eye(self.num_classes, device=c.device)
-            conds = [c] + [eye[j].expand_as(c) for j in range(min(self.num_classes, 10))]
-        columns = [x] + [self.decode(z, cond) for cond in conds]  # each (B, C, H, W)
-        return torch.stack(columns, 1).flatten(0, 1), len(columns)

@@ -30,29 +30,30 @@ from typing import Any
 import torch
 from torch import nn
 
-from genzoo.errors import GenzooError
 from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
 from genzoo.models.base import GenerativeModule, adam
+from genzoo.models.ema import averaged
+from genzoo.models.phases import MultiPhase
+from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
-class GAN(GenerativeModule):
+class GAN(MultiPhase, GenerativeModule):
     has_encoder = False
-    multi_phase = True
     default_widths = {"mlp": [512, 256]}  # G 8-256-512-784, D 784-512-256-1
     default_max_epochs = 16  # AEGAN's: the controlled comparison trains both equally long
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 2e-4,
-        lr_disc: float = 1e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        weight_decay: float = 1e-8,
-        r1_gamma: float = 0.0,
-        ema_decay: float = 0.999,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 2e-4,
+        lr_disc: PositiveNumber = 1e-4,
+        betas: tuple[Fraction, Fraction] = (0.5, 0.999),
+        weight_decay: NonNegativeNumber = 1e-8,
+        r1_gamma: NonNegativeNumber = 0.0,
+        ema_decay: Fraction = 0.999,
     ) -> None:
         """
         Args:
@@ -68,19 +69,17 @@ class GAN(GenerativeModule):
             ema_decay: per-step decay of the moving average of G's weights that samples are drawn with (0: none)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
-        if r1_gamma < 0:
-            raise GenzooError(f"--model.r1_gamma must not be negative, got {r1_gamma}")
         self.lr_disc = lr_disc
         self.r1_gamma = r1_gamma
         self.betas = tuple(betas)
         self.weight_decay = weight_decay
-        self.generator = self.backbone.decoder(latent_dim, self.image_shape)  # G: z (B, D) -> logits (B, C, H, W)
+        # G: z (B, D) -> logits (B, C, H, W); samples come from the average of its recent weights
+        self.generator = averaged(self.backbone.decoder(latent_dim, self.image_shape), ema_decay)
         self.discriminator = self.backbone.discriminator(self.image_shape)  # D: image -> logit of "real" (B,)
-        self.track_average(ema_decay, "generator")  # samples come from the average of G's recent weights
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """G: codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
-        return torch.sigmoid(self.averaged("generator")(z))
+        return torch.sigmoid(self.generator(z))
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         x, _ = batch  # (B, C, H, W) in [0, 1]
@@ -120,13 +119,6 @@ class GAN(GenerativeModule):
     ) -> dict[str, torch.Tensor]:
         fake = self.sample(len(x), generator)
         return {"image": discriminator_accuracy(self.discriminator(x), self.discriminator(fake))}
-
-    def figures(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
-        figs = super().figures(x, y)
-        if not self.has_encoder:  # no real images to walk between: walk between random codes
-            g = torch.Generator().manual_seed(1)
-            figs["interpolations"] = (self.decode_path(self.prior_sample(8, g), self.prior_sample(8, g), 10), 10)
-        return figs
 
     # ----- optimizers: the two sides of the game -----------------------------------------------------
     def generator_networks(self) -> list[nn.Module]:

@@ -1,5 +1,5 @@
-"""Loading any genzoo model back: from a checkpoint file (including checkpoints of earlier versions) or from a
-folder written by ``genzoo export`` (``model.safetensors`` and ``config.json``).
+"""Loading any genzoo model back: from a checkpoint file or from a folder written by ``genzoo export``
+(``model.safetensors`` and ``config.json``), of this genzoo's format (``genzoo.exported.FORMAT_VERSION``).
 
 Both are read as data only: a checkpoint with ``torch.load(weights_only=True)``, a folder with safetensors
 and JSON. The model is then built here from its registered name and type-checked hyper-parameters, not by
@@ -18,8 +18,6 @@ from genzoo.exported import SavedModel, read_saved
 from genzoo.models.base import GenerativeModule
 from genzoo.registry import MODELS
 
-#: model arguments of earlier versions that checkpoints may still carry (now Trainer flags, or gone)
-RETIRED_HPARAMS = frozenset({"log_every_n_steps"})
 SAVED_BY_GENZOO = "give a checkpoint written by genzoo fit, or a folder written by genzoo export"
 
 
@@ -34,7 +32,7 @@ def load_model(saved: str | Path | SavedModel, map_location: str = "cpu", flag: 
 def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool = False) -> GenerativeModule:
     """The model a checkpoint's ``genzoo_model``, ``hyper_parameters`` and ``state_dict`` describe, in eval
     mode. ``exact``: refuse hyper-parameters the model does not take (an exported config.json); otherwise
-    drop them, as Lightning does for checkpoints of earlier versions."""
+    drop them, as Lightning does."""
     from genzoo.checks import state_mismatch
 
     name = checkpoint.get("genzoo_model")
@@ -46,7 +44,6 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool =
     if not isinstance(hparams, dict) or not isinstance(state, dict):
         raise GenzooError(f"{source} holds no hyper-parameters and weights of a {name}; {SAVED_BY_GENZOO}")
     model = build_model(model_class, model_arguments(model_class, hparams, source, exact), source)
-    model.on_load_checkpoint(checkpoint)  # makes the moving averages a checkpoint of an earlier version lacks
     why = state_mismatch(state, model.state_dict())
     if why is not None:
         raise GenzooError(f"{source}: its weights do not fit its own hyper-parameters ({why}); is the file whole?")
@@ -55,35 +52,29 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str, exact: bool =
 
 
 def model_arguments(model_class: type, hparams: dict[str, Any], source: str, exact: bool) -> dict[str, Any]:
-    """The constructor arguments of a saved model, type- and range-checked as ``genzoo fit`` checks its flags.
-
-    Arguments added to the model after the file was written get the value that meant the model as it was
-    (``hparams_before_added``), not today's default, which may differ.
-    """
+    """The constructor arguments of a saved model, type- and range-checked as ``genzoo fit`` checks its flags."""
     from jsonargparse import ArgumentParser
 
-    from genzoo.checks import MODEL_RANGES, check_values
+    from genzoo.ranges import out_of_range
 
     accepted = inspect.signature(model_class.__init__).parameters
     # Lightning records how it built the model (_class_path, _instantiator); genzoo builds it by name.
-    saved = {k: v for k, v in hparams.items() if not str(k).startswith("_") and k not in RETIRED_HPARAMS}
+    saved = {k: v for k, v in hparams.items() if not str(k).startswith("_")}
     unknown = [key for key in saved if key not in accepted]
     if unknown and exact:
         raise GenzooError(f"{source}: {model_class.__name__} takes no hyper-parameter {unknown[0]!r}")
     saved = {k: v for k, v in saved.items() if k in accepted}
-    saved = {**{k: v for k, v in model_class.hparams_before_added.items() if k not in saved}, **saved}
     parser = ArgumentParser(exit_on_error=False)
     parser.add_class_arguments(model_class, "model")
     try:
         arguments = parser.parse_object({"model": saved}).model.as_dict()
     except argparse.ArgumentError as err:
+        outside = out_of_range(str(err))
+        if outside is not None:
+            raise GenzooError(f"{source}: hyper-parameter {outside.removeprefix('--model.')}") from None
         lines = (line.strip().lstrip("- ") for line in str(err).replace('"model.', '"').splitlines())
         detail = " ".join(line for line in lines if line and not line.startswith(NOISE_PREFIXES))
         raise GenzooError(f"{source}: bad hyper-parameter: {detail}") from None
-    try:
-        check_values("model", arguments, MODEL_RANGES)
-    except GenzooError as err:
-        raise GenzooError(f"{source}: hyper-parameter {str(err).removeprefix('--model.')}") from None
     return arguments
 
 

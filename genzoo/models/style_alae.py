@@ -50,6 +50,7 @@ from torch import nn
 from genzoo.errors import GenzooError
 from genzoo.models.alae import ALAE
 from genzoo.nn.style import OuterLevel, StyleEncoder, StyleGenerator, default_style_widths
+from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class StyleALAE(ALAE):
@@ -57,22 +58,22 @@ class StyleALAE(ALAE):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 50,
-        w_dim: int = 50,
-        hidden_dims: list[int] | None = None,
-        layers_per_level: int = 1,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 50,
+        w_dim: PositiveInteger = 50,
+        hidden_dims: list[PositiveInteger] | None = None,
+        layers_per_level: PositiveInteger = 1,
         outer_level: OuterLevel = "plain",
         noise: bool = True,
-        mapping_layers: int = 3,
-        disc_layers: int = 3,
-        r1_gamma: float = 1.0,
-        r1_every: int = 4,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.0, 0.99),
-        mapping_lr_mult: float = 0.1,
+        mapping_layers: PositiveInteger = 3,
+        disc_layers: PositiveInteger = 3,
+        r1_gamma: NonNegativeNumber = 1.0,
+        r1_every: PositiveInteger = 4,
+        lr: PositiveNumber = 1e-3,
+        betas: tuple[Fraction, Fraction] = (0.0, 0.99),
+        mapping_lr_mult: PositiveNumber = 0.1,
         equalized_lr: bool = False,
-        ema_decay: float = 0.999,
+        ema_decay: Fraction = 0.999,
     ) -> None:
         """
         Args:
@@ -136,4 +137,4 @@ class StyleALAE(ALAE):
 
     def generator_logits(self, w: torch.Tensor, noise: bool, generator: torch.Generator | None) -> torch.Tensor:
         """G(w): the same style w at every layer; per-layer noise unless ``noise`` (or the model's) is off."""
-        return self.averaged("generator")(w, noise and self.hparams["noise"], generator)
+        return self.generator(w, noise and self.hparams["noise"], generator)

@@ -27,6 +27,7 @@ import torch
 
 from genzoo.losses import ReconstructionKind, kl_to_standard_normal, reconstruction_loss
 from genzoo.models.base import GenerativeModule
+from genzoo.ranges import NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class VAE(GenerativeModule):
@@ -38,12 +39,12 @@ class VAE(GenerativeModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 16,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 2e-3,
-        beta: float = 1.0,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 2e-3,
+        beta: NonNegativeNumber = 1.0,
         recon_loss: ReconstructionKind = "bce",
     ) -> None:
         """

@@ -26,6 +26,7 @@ import torch
 
 from genzoo.losses import ReconstructionKind, mmd, reconstruction_loss
 from genzoo.models.base import GenerativeModule
+from genzoo.ranges import NonNegativeNumber, PositiveInteger, PositiveNumber
 
 
 class WAE(GenerativeModule):
@@ -34,13 +35,13 @@ class WAE(GenerativeModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 8,
+        image_shape: tuple[PositiveInteger, PositiveInteger, PositiveInteger] = (1, 28, 28),
+        latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
-        hidden_dims: list[int] | None = None,
-        lr: float = 1e-3,
+        hidden_dims: list[PositiveInteger] | None = None,
+        lr: PositiveNumber = 1e-3,
         recon_loss: ReconstructionKind = "mse",
-        mmd_weight: float = 10.0,
+        mmd_weight: NonNegativeNumber = 10.0,
     ) -> None:
         """
         Args:

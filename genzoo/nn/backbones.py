@@ -21,7 +21,7 @@ from einops import rearrange
 from torch import nn
 
 from genzoo.errors import GenzooError
-from genzoo.nn.blocks import broadcast_condition, down_block, mlp, up_block
+from genzoo.nn.blocks import broadcast_condition, down_block, halvings, mlp, up_block
 from genzoo.registry import BACKBONES
 
 ImageShape = tuple[int, int, int]
@@ -69,15 +69,6 @@ class MLPBackbone:
 
     def discriminator(self, image_shape: ImageShape, cond_dim: int = 0) -> nn.Module:
         return _Squeeze(ConditionalMLP(image_shape, self.hidden_dims, 1, cond_dim))
-
-
-def halvings(side: int, floor: int = 1) -> int:
-    """How many exact halvings take ``side`` down to at most ``floor`` (stopping at an odd side)."""
-    count = 0
-    while side > floor and side % 2 == 0:
-        side //= 2
-        count += 1
-    return count
 
 
 def conv_levels(size: int) -> int:

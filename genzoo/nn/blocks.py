@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -34,3 +35,20 @@ def broadcast_condition(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """Append a condition vector (B, K) to an image (B, C, H, W) as K constant channels."""
     b, _, h, w = x.shape
     return torch.cat([x, c[:, :, None, None].expand(b, c.shape[1], h, w).to(x.dtype)], dim=1)
+
+
+def label_vectors(y: torch.Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Labels -> the vectors (B, num_classes) a conditional network takes: class indices (B,) one-hot,
+    attribute vectors (B, num_classes) as they are."""
+    if y.dim() == 2:
+        return y.to(dtype)
+    return F.one_hot(y.long(), num_classes).to(dtype)
+
+
+def halvings(side: int, floor: int = 1) -> int:
+    """How many exact halvings take ``side`` down to at most ``floor`` (stopping at an odd side)."""
+    count = 0
+    while side > floor and side % 2 == 0:
+        side //= 2
+        count += 1
+    return count

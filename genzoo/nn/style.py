@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genzoo.errors import GenzooError
-from genzoo.nn.blocks import mlp
+from genzoo.nn.blocks import halvings, mlp
 
 SLOPE = 0.2  # LeakyReLU slope used throughout StyleGAN and ALAE
 OuterLevel = Literal["style", "plain"]
@@ -48,8 +48,6 @@ class MappingNetwork(nn.Module):
 
     def __init__(self, z_dim: int, w_dim: int, layers: int) -> None:
         super().__init__()
-        if layers < 1:
-            raise GenzooError(f"the mapping network needs at least one layer, got mapping_layers={layers}")
         self.net = mlp(z_dim, [w_dim] * (layers - 1), w_dim, SLOPE)
         # He initialisation keeps w at about unit scale through the layers. PyTorch's default (a third of
         # the variance per layer) leaves w nearly constant across z, so AdaIN styles barely vary and a
@@ -65,11 +63,7 @@ class MappingNetwork(nn.Module):
 
 def style_levels(side: int, smallest: int = 4) -> int:
     """How many resolution levels a side has when halving down to ``smallest`` (or an odd side): 28->3, 64->5."""
-    levels = 1
-    while side % 2 == 0 and side // 2 >= smallest:
-        side //= 2
-        levels += 1
-    return levels
+    return 1 + halvings(side, floor=2 * smallest - 1)  # a side above 2 * smallest - 1 halves to >= smallest
 
 
 def style_side(image_shape: tuple[int, int, int], outer_level: OuterLevel) -> tuple[int, int]:

@@ -167,11 +167,12 @@ plt.show()
 # repository), train a CVAE on its labelled faces at 32 x 32 (conv backbone, a 4-D code so that the
 # attributes must carry what it cannot, beta 2, 150 short epochs), and edit one attribute: encode a
 # face *without* glasses with its own attributes, then decode the same code while the condition's
-# `Eyeglasses` entry steps from 0 to 1. This is `genzoo.edit.edit_strip`, what `genzoo edit --attr Eyeglasses`
-# draws (docs/editing.md).
+# `Eyeglasses` entry steps from 0 to 1. This is `LatentExplorer.edit`, what `genzoo edit --attr
+# Eyeglasses` draws (docs/editing.md).
 
 # %%
-from genzoo.edit import edit_strip, parse_edit
+from genzoo.edit import parse_edit
+from genzoo.latent.explorer import LatentExplorer
 from genzoo.viz import to_unit_float
 
 faces = lk.celeba(size=32)
@@ -188,8 +189,9 @@ else:
     glasses = parse_edit("Eyeglasses", faces.class_names, multi_label=True)
     pick = glasses.has_source(held_out.labels).nonzero()[:6, 0]  # faces without glasses
     x_face, y_face = to_unit_float(held_out.images[pick]), held_out.labels[pick]
-    strip, per_row = edit_strip(face_cvae, x_face, y_face, glasses, steps=6)
-    lk.show(strip, nrow=per_row, size=0.9, title="CVAE on CelebA (32 x 32): the Eyeglasses condition stepped 0 -> 1",
+    steps, _ = LatentExplorer(face_cvae).edit(x_face, y_face, glasses, steps=6)
+    strip = torch.cat([x_face[:, None], steps], 1).flatten(0, 1)  # each row: the input, then the steps
+    lk.show(strip, nrow=7, size=0.9, title="CVAE on CelebA (32 x 32): the Eyeglasses condition stepped 0 -> 1",
             col_labels=["input"] + [f"{t:.1f}" for t in torch.linspace(0, 1, 6).tolist()],
             xlabel="Eyeglasses entry of the condition (0.0: the plain reconstruction)")
 

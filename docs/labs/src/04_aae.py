@@ -126,16 +126,17 @@ print(f"test MSE {lk.recon_mse(g_aae, x_test):.4f}; sample precision {lk.precisi
 # ## 3. The supervised AAE: style apart from content
 # With `supervised=True` the decoder is also given the one-hot digit label (the paper's Figure 6).
 # The label now says *which* digit; the code has no reason to, so it keeps what the label does not
-# say: slant, width, stroke. Each row below is one test image, then its 2-D code decoded with each of
-# the labels 0-9: the same hand writing every digit.
+# say: slant, width, stroke. Each row below is one test image, its reconstruction, then its 2-D code
+# decoded with each of the labels 0-9: the same hand writing every digit.
 
 # %%
 sup = lk.train("aae", epochs=2, supervised=True, prior="gaussian", **{**common, "prior_scale": 1.0})
-lk.source(aae_module.AAE._every_digit)
-figs = sup.figures(x_test[:16], y_test[:16])
-images, per_row = figs["style_transfer"]
+import genzoo.latent.grids as grids
+
+lk.source(grids.condition_swaps)
+images, per_row = grids.condition_swaps(sup, x_test[:8], y_test[:8])
 lk.show(images, nrow=per_row, title="Supervised AAE: each test image (left), its style written as 0-9",
-        col_labels=["input"] + list(range(10)), xlabel="decoded with label", size=0.5)
+        col_labels=["input", "recon."] + list(range(10)), xlabel="decoded with label", size=0.5)
 z_sup = lk.codes(sup, x_test)
 fig, ax = plt.subplots(figsize=(5.5, 5))
 lk.scatter(ax, z_sup, y_test, "Supervised AAE: the codes no longer sort by digit", background=sup.prior_sample(3000))
