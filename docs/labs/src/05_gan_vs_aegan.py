@@ -94,7 +94,9 @@ lk.source(aegan_module.AEGAN.training_step, start="def training_step", end="self
 # %%
 gan = lk.train("gan", epochs=2)
 aegan = lk.train("aegan", epochs=2)
-same = [sum(p.numel() for p in getattr(m, net).parameters())
+from genzoo.models.ema import live  # the trained network, without its moving average (section 3 of lab 06)
+
+same = [sum(p.numel() for p in live(getattr(m, net)).parameters())
         for net in ("generator", "discriminator") for m in (gan, aegan)]
 print(f"parameters of G: GAN {same[0]:,}, AEGAN {same[1]:,}; of Dx: GAN {same[2]:,}, AEGAN {same[3]:,}")
 g = torch.Generator().manual_seed(0)

@@ -41,12 +41,14 @@ x_test, y_test = lk.test_set()
 
 # %%
 import genzoo.models.alae as alae_module
+from genzoo.models.ema import live
 from genzoo.registry import MODELS
 
 lk.source(alae_module.ALAE.__init__, start="# The generator side", end="if equalized_lr")
 fresh = MODELS.get("alae")()
 for letter, net in [("F", "mapping"), ("G", "generator"), ("E", "encoder"), ("D", "discriminator")]:
-    print(f"{letter} = self.{net}: {sum(p.numel() for p in getattr(fresh, net).parameters()):>9,} parameters")
+    n = sum(p.numel() for p in live(getattr(fresh, net)).parameters())  # not counting the moving average
+    print(f"{letter} = self.{net}: {n:>9,} parameters")
 
 # %% [markdown]
 # ## 2. Three updates per batch
@@ -93,17 +95,18 @@ cover = lk.coverage(samples)
 lk.show(samples[:64], nrow=16, title=f"ALAE: 64 samples G(F(z)); precision {lk.precision(samples[:500]):.2f}, "
         f"class entropy {cover['entropy']:.2f}")
 lk.curves(alae, "ALAE: the three updates' losses (r1 on the steps that compute it), and D's mean logit")
-lk.cite("ema_decay", alae.ema_decay, "{:g}")
-lk.cite("ema_steps", round(1 / (1 - alae.ema_decay)), "{:,}")
+lk.cite("ema_decay", alae.hparams.ema_decay, "{:g}")
+lk.cite("ema_steps", round(1 / (1 - alae.hparams.ema_decay)), "{:,}")
 
 # %% [markdown]
 # **EMA.** The samples above come from an *exponential moving average* of the weights of F, G and E,
 # not from the weights as they are at the last step: after every step each averaged weight moves a
 # little towards the live one, $\bar\theta \leftarrow d\,\bar\theta + (1 - d)\,\theta$ with
-# `ema_decay` $d$ = {{ema_decay}} (`update_averages` in `genzoo/models/base.py`, with a warm-up that follows the
-# live weights closely in the first steps). That averages over roughly the last $1/(1 - d)$ =
-# {{ema_steps}} steps, which smooths out the back-and-forth of the adversarial game; the model computes with the
-# averages whenever it is in eval mode.
+# `ema_decay` $d$ = {{ema_decay}} (`Averaged.update` in `genzoo/models/ema.py`, with a warm-up that
+# follows the live weights closely in the first steps). That averages over roughly the last
+# $1/(1 - d)$ = {{ema_steps}} steps, which smooths out the back-and-forth of the adversarial game; the
+# model computes with the averages whenever it is in eval mode (`ema.live(net)` is the trained network
+# without its average).
 #
 # The curves: `d` and `g` do not fall together, as a loss does, because each player's loss is the
 # other's gain; the two mean logits show how far apart D holds real and generated codes. `lae`, the
