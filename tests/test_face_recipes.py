@@ -27,7 +27,7 @@ def face_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_recipes_cover_every_face_model() -> None:
     names = {f"{p.parent.name}/{p.stem}" for p in RECIPES}
-    for model in ("ae", "vae", "aae", "gan", "aegan", "alae"):
+    for model in ("ae", "vae", "aae", "gan", "aegan", "alae", "wae"):
         assert {f"celeba/{model}", f"anime/{model}"} <= names
     assert "celeba/cvae" in names  # anime has no labels, so no conditional recipe
 
