@@ -117,7 +117,7 @@ def main() -> int:
     parser.add_argument("--celeba", required=True, help="CelebA root (as --data.root of genzoo's celeba data)")
     parser.add_argument("--anime", required=True, help="anime faces root (as --data.root of genzoo's anime data)")
     parser.add_argument("--cache-dir", default=None, help="decoded-image cache (default: a temporary folder)")
-    parser.add_argument("--steps", type=int, default=900)
+    parser.add_argument("--steps", type=int, default=450)
     parser.add_argument("--batch-per-domain", type=int, default=128, help="CelebA and anime images per step, each")
     parser.add_argument("--attribute-batch", type=int, default=32, help="labelled CelebA images per step")
     parser.add_argument("--attribute-weight", type=float, default=1.0)
