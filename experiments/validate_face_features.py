@@ -97,7 +97,9 @@ def main() -> int:
     parser.add_argument("--celeba", required=True, help="CelebA root")
     parser.add_argument("--anime", required=True, help="anime faces root")
     parser.add_argument("--cache-dir", default=None, help="decoded-image cache (default: a temporary folder)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 32], help="image sides to check")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[64, 32], help="sides to check (none: only checkpoints)"
+    )
     parser.add_argument("--subset", type=int, default=2000, help="training images per row")
     parser.add_argument("--kid-subsets", type=int, default=20)
     parser.add_argument("--checkpoints", type=Path, nargs="*", default=[])
