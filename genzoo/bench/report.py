@@ -42,12 +42,20 @@ def flags(values: dict[str, Any]) -> str:
     return ", ".join(f"`{k}={v}`" for k, v in values.items()) or "-"
 
 
+def extractor_why(card: dict[str, Any]) -> str:
+    """The reason an extractor stood in for another, after "; " (nothing for the usual choices)."""
+    why = card.get("chosen", "")
+    return f"; {why}" if "unavailable" in why else ""
+
+
 def protocol_lines(bench: Benchmark, records: list[dict[str, Any]]) -> list[str]:
     """The benchmark's protocol card as Markdown bullet points."""
     spec = bench.spec
     card = records[0]["eval"]["protocol"] if records else {}
     extractors = ", ".join(
-        f"{e['name']} (sha256 {e['sha256'][:16]}, {e['num_features']}-d)" if "name" in e else f"({e['unavailable']})"
+        f"{e.get('name', '')} ({e['unavailable']})".lstrip()
+        if "unavailable" in e
+        else f"{e['name']} (sha256 {e['sha256'][:16]}, {e['num_features']}-d{extractor_why(e)})"
         for e in card.get("extractors", [])
     )
     budget = ", ".join(

@@ -50,7 +50,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-size", type=positive_int, default=None, help="first N images of the split only")
     parser.add_argument(
         "--extractors", type=name_list, default=None,
-        help="feature extractors, comma-separated: mnist_classifier, inception (default: the data's own)",
+        help="feature extractors, comma-separated: mnist_classifier, face_features, inception (default: the data's)",
     )  # fmt: skip
     parser.add_argument(
         "--metrics", type=name_list, default=list(METRIC_GROUPS),

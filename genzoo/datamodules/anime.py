@@ -39,6 +39,7 @@ class AnimeDataModule(FolderDataModule):
     """Anime faces (Kaggle layouts), 64x64 by default; unlabelled."""
 
     name = "anime"
+    fallback_extractor = "face_features"  # offline, trained on these faces (docs/metrics.md)
 
     def __init__(
         self,

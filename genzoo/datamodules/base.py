@@ -105,6 +105,8 @@ class InMemoryImageDataModule(CheckedArguments, pl.LightningDataModule):
     multi_label: bool = False  # True: several labels may hold at once (attributes), not one class per image
     #: the feature extractor ``genzoo eval`` uses by default: a domain classifier where one exists
     feature_extractor: str = "inception"
+    #: the extractor used instead when ``feature_extractor`` cannot run here (Inception without weights)
+    fallback_extractor: str | None = None
 
     def __init__(
         self, root: str | None = None, batch_size: PositiveInteger = 128, num_workers: NonNegativeInteger = 0

@@ -113,6 +113,7 @@ class CelebADataModule(CachedImageDataModule):
     num_classes = len(CELEBA_ATTRIBUTES)
     class_names = list(CELEBA_ATTRIBUTES)
     multi_label = True
+    fallback_extractor = "face_features"  # offline, trained on these faces (docs/metrics.md)
 
     def __init__(
         self,

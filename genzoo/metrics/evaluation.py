@@ -5,7 +5,8 @@
 1. reconstruction (MSE, PSNR, SSIM) on the held-out split, for models with an encoder;
 2. sample quality: ``num_samples`` images from the model against the held-out split, through each
    feature extractor: FID, KID, precision and recall; an extractor that cannot run here (Inception
-   without weights) is reported as ``{"unavailable": reason}`` and the rest goes on;
+   without weights) is reported as ``{"unavailable": reason}`` and the rest goes on; where the data
+   names a fallback (the face extractor for faces), that one measures instead, and the card says why;
 3. mode coverage of those samples, when the data is labelled and an extractor classifies it;
 4. a linear probe on encoder codes (training split -> held-out split), for labelled data;
 
@@ -184,7 +185,7 @@ class Evaluator:
         timings["probe"] = time.perf_counter() - start
 
         uses_features = "sample_quality" in s.metrics or "coverage" in s.metrics
-        extractors = [self.extractor(n) for n in self.extractor_names(data_name)] if uses_features else []
+        extractors = self.choose_extractors(data_name) if uses_features else []
         result["protocol"] = protocol_card(
             checkpoint=str(checkpoint),
             checkpoint_sha256=sha256_short(checkpoint),
@@ -195,7 +196,7 @@ class Evaluator:
             num_samples=s.num_samples,
             seed=s.seed,
             conditional_labels="drawn from the reference split's labels" if requested is not None else None,
-            extractors=[e.describe() if isinstance(e, FeatureExtractor) else {"unavailable": e} for e in extractors],
+            extractors=[self.extractor_card(name, why) for name, why in extractors],
             kid={"subsets": s.kid_subsets, "subset_size": min(s.kid_subset_size, s.num_samples, len(held_out))},
             precision_recall_k=s.pr_k,
             probe_train_size=s.probe_train_size or len(train),
@@ -205,8 +206,32 @@ class Evaluator:
         result["seconds"] = {k: round(v, 2) for k, v in timings.items()}
         return result
 
+    def choose_extractors(self, data_name: str) -> list[tuple[str, str]]:
+        """The extractors that measure samples of ``data_name``, each with why it was chosen.
+
+        ``--extractors`` wins; otherwise the data's own (``feature_extractor``), and when that one cannot
+        run here and the data names a ``fallback_extractor``, the fallback as well: the first is still
+        listed, as unavailable with its reason, so a result says what it could not measure.
+        """
+        if self.settings.extractors:
+            return [(name, "asked for (--extractors)") for name in self.settings.extractors]
+        data = DATAMODULES.get(data_name)
+        chosen = [(data.feature_extractor, f"the default for {data_name}")]
+        fallback = data.fallback_extractor
+        if fallback and isinstance(self.extractor(data.feature_extractor), str):
+            why = f"{data.feature_extractor} is unavailable here; {fallback} is {data_name}'s offline extractor"
+            chosen.append((fallback, why))
+        return chosen
+
     def extractor_names(self, data_name: str) -> list[str]:
-        return list(self.settings.extractors or [DATAMODULES.get(data_name).feature_extractor])
+        return [name for name, _ in self.choose_extractors(data_name)]
+
+    def extractor_card(self, name: str, why: str) -> dict[str, Any]:
+        """What the protocol card records about one chosen extractor: its description, or why it could not run."""
+        extractor = self.extractor(name)
+        if isinstance(extractor, str):
+            return {"name": name, "unavailable": extractor, "chosen": why}
+        return {**extractor.describe(), "chosen": why}
 
     @torch.no_grad()
     def generate(self, model: Any, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
