@@ -161,7 +161,7 @@ def test_recipe_patterns_are_tried_in_order(monkeypatch) -> None:
     gpu = BenchSpec(data="anime", recipe=suite["recipe"])
     assert recipe_of(gpu, "aegan") == Path("experiments/recipes/anime/aegan_gpu.yaml")  # 64x64, not the CPU 32x32
     assert recipe_of(gpu, "vae") == Path("experiments/recipes/anime/vae.yaml")
-    assert recipe_of(gpu, "wae") is None
+    assert recipe_of(gpu, "cvae") is None
     assert recipe_of(BenchSpec(data="anime"), "aegan") == Path("experiments/recipes/anime/aegan.yaml")
     assert recipe_of(BenchSpec(data="anime", recipe=None), "aegan") is None
 

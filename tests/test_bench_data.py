@@ -34,4 +34,4 @@ def test_evaluation_uses_the_data_the_run_recorded(tmp_path: Path, monkeypatch) 
 def test_recipes_are_found_from_another_working_folder(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert recipe_of(BenchSpec(data="anime"), "aegan") == CHECKOUT / "experiments/recipes/anime/aegan.yaml"
-    assert recipe_of(BenchSpec(data="anime"), "wae") is None
+    assert recipe_of(BenchSpec(data="anime"), "cvae") is None

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA, TINY_RUN, run_cli
-from face_data import make_anime_png
+from helpers import SHARED_DATA, TINY_RUN, make_anime_png, run_cli
 from PIL import Image, ImageFilter
 
 from genzoo.metrics.evaluation import EvalSettings, Evaluator
