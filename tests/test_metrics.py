@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 import pytorch_lightning as pl
 import torch
-from helpers import build_model
+from helpers import assert_one_line_error, build_model, cli_here, handmade_checkpoint
 
 from genzoo.checkpoint_format import FORMAT_VERSION
 from genzoo.cli import main
@@ -287,3 +287,12 @@ def test_eval_error_from_a_subprocess_has_no_traceback(tmp_path) -> None:
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("genzoo: error: checkpoint") and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_too_few_images_for_precision_and_recall_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    """k-NN radii need more than k points on each side: three samples (k = 3) are refused before any work."""
+    ckpt = handmade_checkpoint(tmp_path / "ae.ckpt", "ae")
+    result = cli_here(capsys, monkeypatch, "eval", "--ckpt", str(ckpt), "--data", "mnist", "--num-samples", "3",
+                      "--out", str(tmp_path / "eval.json"))  # fmt: skip
+    assert_one_line_error(result, "precision and recall need more than 3 images", "3 samples")
+    assert not (tmp_path / "eval.json").exists()

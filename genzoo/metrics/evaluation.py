@@ -149,6 +149,12 @@ class Evaluator:
         held_out, train = dm.splits[s.split], dm.splits["train"]
         if s.reference_size and s.reference_size < len(held_out):
             held_out = TensorImageDataset(held_out.images[: s.reference_size], held_out.labels[: s.reference_size])
+        if "sample_quality" in s.metrics and min(len(held_out), s.num_samples) <= s.pr_k:
+            # precision and recall measure each image's distance to its k-th nearest neighbour in its own set
+            raise GenzooError(
+                f"precision and recall need more than {s.pr_k} images on each side: the {s.split} split gives "
+                f"{len(held_out)}, and {s.num_samples} samples are asked for; use more data or more samples"
+            )
         labelled = bool((held_out.labels >= 0).any())  # -1 marks "no label" (whole rows or single attributes)
         self.log(f"{checkpoint}: {MODELS.name_of(model)} on {data_name} ({s.split} split, {len(held_out)} images)")
         result: dict[str, Any] = {
