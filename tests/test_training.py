@@ -12,6 +12,7 @@ from helpers import build_model
 
 from genzoo.datamodules.base import TensorImageDataset
 from genzoo.datamodules.mnist import MNISTDataModule
+from genzoo.latent.callback import LatentPictures
 from genzoo.registry import MODELS
 
 
@@ -49,6 +50,7 @@ def test_model_trains_on_mnist(name, small_mnist, tmp_path):
         enable_model_summary=False,
         limit_val_batches=1,
         default_root_dir=tmp_path,
+        callbacks=[LatentPictures()],  # the per-epoch pictures every genzoo fit draws
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

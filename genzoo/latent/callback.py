@@ -92,7 +92,8 @@ class LatentPictures(pl.Callback):
             self._count += len(x[:take])
         if dataloader_idx == 0 and "figures" in self.pictures and wants_codes(pl_module) and self._draws(trainer):
             x, y = batch  # the scatter of 2-D codes shows the whole validation split
-            self._codes.append((pl_module.encode(x).float().cpu(), y.cpu()))
+            codes = pl_module.encode(x, y if pl_module.conditional else None)  # a CVAE's posterior needs y
+            self._codes.append((codes.float().cpu(), y.cpu()))
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
         # genzoo validate/test write nothing: pictures belong to a run's training
