@@ -92,11 +92,13 @@ lk.show(table, nrow=10, row_labels=list(range(10)), ylabel="condition c (digit a
 #
 # ## 4. Swap the condition of a real image
 # Encode a test image **with its own label**, `z = encode(x, y)`: the style of this image. Then decode that
-# one z under every label. (This is `CVAE.condition_swaps`, the figure `genzoo fit` draws.)
+# one z under every label. (This is `genzoo.latent.grids.condition_swaps`, the figure `genzoo fit` draws.)
 
 # %%
 idx = lk.first_of_each_digit(y_test)[:6]
-grid_, ncol = cvae.condition_swaps(x_test[idx], y_test[idx])
+import genzoo.latent.grids as grids
+
+grid_, ncol = grids.condition_swaps(cvae, x_test[idx], y_test[idx])
 lk.show(grid_, nrow=ncol, col_labels=["input", "recon"] + list(range(10)), row_labels=[int(y) for y in y_test[idx]],
         ylabel="true digit", xlabel="decoded as", title="Each input's code decoded under its own label, then as 0-9")
 
