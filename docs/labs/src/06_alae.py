@@ -39,9 +39,13 @@ import genzoo.models.alae as alae_module
 from genzoo.registry import MODELS
 
 lk.source(alae_module.ALAE.__init__, start="# The generator side", end="if equalized_lr")
+
+# %%
+from genzoo.models.ema import live  # the trained network, without its moving average
+
 fresh = MODELS.get("alae")()
 for letter, net in [("F", "mapping"), ("G", "generator"), ("E", "encoder"), ("D", "discriminator")]:
-    print(f"{letter} = self.{net}: {sum(p.numel() for p in getattr(fresh, net).parameters()):>9,} parameters")
+    print(f"{letter} = self.{net}: {sum(p.numel() for p in live(getattr(fresh, net)).parameters()):>9,} parameters")
 
 # %% [markdown]
 # ## 2. Three updates per batch
