@@ -38,9 +38,11 @@ test-app: $(STAMP)
 
 # The teaching labs (docs/labs/README.md): installs the genzoo[labs] extra (Jupyter's kernel and runner), then
 # runs every lab and its solution top to bottom in full mode and writes the notebooks with their outputs. Fails on
-# any cell error, any check that prints FAIL, and any exercise a solution leaves TODO. LAB=01 runs one lab.
+# any cell error, any check that prints FAIL, any exercise a solution leaves TODO, any lab over 3 minutes, any
+# quoted source that is no longer the file's text and any {{name}} the prose cites without a value (build.py's
+# docstring); it rewrites the timing table in docs/labs/README.md. LAB=01 runs one lab.
 # labs-fast: the small-budget mode (GENZOO_LAB_FAST=1, a few batches per model) that CI can afford; its notebooks
-# go to runs/labs-fast/ and only cell errors fail it.
+# go to runs/labs-fast/, and cell errors, stale quotes of source files and unfilled citations fail it.
 LABS_STAMP := $(VENV)/.labs-installed
 $(LABS_STAMP): $(STAMP)
 	$(BIN)/pip install -e ".[labs]"

@@ -6,10 +6,20 @@ into the student's notebook ``NN_name.ipynb`` only, cells tagged ``solution`` in
 bottom in a fresh kernel (nbclient). A run fails on any cell error, on a check that prints ``FAIL``,
 and, in a solution notebook, on an exercise left ``TODO``.
 
+The build also keeps the text true, in every mode (``--fast`` and ``--text-only`` included):
+- every source that ``labkit.source`` quoted (``# from PATH, lines A-B`` and the text) must still be
+  lines A-B of PATH, in the notebooks just run and in the committed ones (``docs/labs/*.ipynb`` and
+  ``solutions/``), so a model file changed without rebuilding the labs fails the build;
+- every ``{{name}}`` in a markdown cell is replaced by the value a code cell above it printed with
+  ``labkit.cite`` (a placeholder with no value fails the build), so the prose quotes the outputs;
+- a full-mode run writes each lab's wall time into README.md's timing table and fails a lab over
+  ``BUDGET_S`` seconds.
+
     python docs/labs/build.py              # full mode: run every lab, write the notebooks with outputs
     python docs/labs/build.py 01 04        # only these labs
     python docs/labs/build.py --fast       # GENZOO_LAB_FAST=1: a few batches per model; the notebooks
-                                           # go to runs/labs-fast/, checks are not enforced
+                                           # go to runs/labs-fast/, the exercises' checks are not
+                                           # enforced (the quotes and citations are)
     python docs/labs/build.py --no-run     # only write the notebooks (no outputs)
     python docs/labs/build.py --text-only 05   # a prose-only edit: rewrite the markdown, keep the outputs
 
@@ -30,6 +40,13 @@ from pathlib import Path
 LABS = Path(__file__).resolve().parent
 ROOT = LABS.parents[1]
 CELL_TIMEOUT_S = 900
+BUDGET_S = 180  # the most a student notebook may take in full mode, wall time
+README = LABS / "README.md"
+TIMINGS_BEGIN, TIMINGS_END = "<!-- timings: written by build.py -->", "<!-- end of timings -->"
+QUOTE = re.compile(r"^# from (\S+), lines (\d+)-(\d+)$")
+OLD_QUOTE = re.compile(r"^# from (\S+\.py)$")  # an older build's header, without the line numbers
+CITED = re.compile(r"^\(cited as \{\{(\w+)\}\}: (.*)\)$")  # what labkit.cite prints
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 def split(source: Path):
@@ -82,6 +99,90 @@ def verdicts(nb) -> list[str]:
             text = output.get("text", "")
             lines += [line for line in text.splitlines() if re.match(r"^(PASS|FAIL|TODO) \[", line)]
     return lines
+
+
+def stale_quotes(nb, label: str, root: Path = ROOT) -> list[str]:
+    """Every quote of a source file in nb's outputs that is no longer the file's text, one line each."""
+    problems = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            lines = output.get("text", "").splitlines()
+            for i, line in enumerate(lines):
+                old = OLD_QUOTE.match(line)
+                said = f"{label}: quotes sources without their line numbers (an older build): rebuild it"
+                if old and said not in problems:
+                    problems.append(said)
+                found = QUOTE.match(line)
+                if not found:
+                    continue
+                path, first, last = found.group(1), int(found.group(2)), int(found.group(3))
+                quoted = lines[i + 1 : i + 2 + last - first]
+                where = f"{label}: the quote of {path}, lines {first}-{last}"
+                if not (root / path).is_file():
+                    problems.append(f"{where}: the file is gone")
+                    continue
+                current = (root / path).read_text().splitlines()[first - 1 : last]
+                if quoted == current:
+                    continue
+                n = next((k for k, (a, b) in enumerate(zip(quoted, current)) if a != b), min(len(quoted), len(current)))
+                said = repr(quoted[n]) if n < len(quoted) else "(the quote ends)"
+                now = repr(current[n]) if n < len(current) else "(the file ends)"
+                problems.append(f"{where}: line {first + n} differs: quoted {said}, the file has {now}")
+    return problems
+
+
+def fill_citations(nb, label: str) -> list[str]:
+    """Replace each ``{{name}}`` of a markdown cell by the value cited above it, in place; the failures."""
+    values: dict[str, str] = {}
+    problems = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                for line in output.get("text", "").splitlines():
+                    cited = CITED.match(line)
+                    if cited:
+                        values[cited.group(1)] = cited.group(2)
+        elif cell.cell_type == "markdown":
+            missing = sorted({m for m in PLACEHOLDER.findall(cell.source) if m not in values})
+            problems += [f"{label}: {{{{{name}}}}} has no value cited above it (lk.cite)" for name in missing]
+            cell.source = PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), cell.source)
+    return problems
+
+
+def committed_notebooks() -> list[Path]:
+    return sorted(LABS.glob("[0-9][0-9]_*.ipynb")) + sorted((LABS / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
+def check_committed(skip: set[Path] = frozenset()) -> list[str]:
+    """The committed notebooks (but those in ``skip``): no stale quote, no placeholder left unfilled."""
+    import nbformat
+
+    problems = []
+    for path in (p for p in committed_notebooks() if p.resolve() not in skip):
+        label = str(path.relative_to(LABS))
+        nb = nbformat.read(path, as_version=4)
+        problems += stale_quotes(nb, label)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                unfilled = PLACEHOLDER.findall(cell.source)
+                problems += [f"{label}: {{{{{name}}}}} was never filled in" for name in unfilled]
+    return problems
+
+
+def write_timings(timings: dict[str, tuple[float, float | None]], readme: Path = README) -> None:
+    """Put the labs' full-mode wall times (rounded to 5 s) into README's timing table, keeping other rows."""
+    text = readme.read_text()
+    head, rest = text.split(TIMINGS_BEGIN, 1)
+    table, tail = rest.split(TIMINGS_END, 1)
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    for name, (lab, solution) in timings.items():
+        rows[name] = [f"{5 * round(lab / 5)}", "" if solution is None else f"{5 * round(solution / 5)}"]
+    lines = ["| lab | student notebook, wall s | its solution after it, wall s |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {' | '.join(cells)} |" for name, cells in sorted(rows.items())]
+    readme.write_text(head + TIMINGS_BEGIN + "\n" + "\n".join(lines) + "\n" + TIMINGS_END + tail)
 
 
 def carry_outputs(nb, written: Path) -> str | None:
@@ -140,11 +241,13 @@ def main() -> int:
     out_dir = ROOT / "runs" / "labs-fast" if args.fast else LABS
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="genzoo-labs-"))
     env = {"GENZOO_LAB_FAST": "1" if args.fast else "0", "GENZOO_LAB_CACHE": str(cache), "PYTHONHASHSEED": "0"}
-    failures, table = [], []
+    failures, table, written = [], [], set()
+    timings: dict[str, tuple[float, float | None]] = {}
     for source in sources:
         for kind, nb in zip(("lab", "solution"), split(source)):
             target = out_dir / ("solutions" if kind == "solution" else "") / source.with_suffix(".ipynb").name
             target.parent.mkdir(parents=True, exist_ok=True)
+            label = f"{source.stem} ({kind})"
             if args.no_run:
                 nbformat.write(nb, target)
                 continue
@@ -153,9 +256,10 @@ def main() -> int:
                 if refused:
                     failures.append(refused)
                 else:
+                    failures += fill_citations(nb, label) + stale_quotes(nb, label)
                     nbformat.write(nb, target)
+                    written.add(target.resolve())
                 continue
-            label = f"{source.stem} ({kind})"
             try:
                 took = execute(nb, LABS / ("solutions" if kind == "solution" else ""), env)
             except Exception as err:  # a cell error: report it and go on with the other labs
@@ -163,14 +267,26 @@ def main() -> int:
                 print(f"ERROR {label}", flush=True)
                 continue
             sanitise(nb)
+            failures += fill_citations(nb, label) + stale_quotes(nb, label)
             nbformat.write(nb, target)
+            written.add(target.resolve())
             lines = verdicts(nb)
             bad = [v for v in lines if v.startswith("FAIL") or (kind == "solution" and v.startswith("TODO"))]
             if bad and not args.fast:
                 failures += [f"{label}: {v}" for v in bad]
+            if not args.fast:
+                if kind == "lab" and took > BUDGET_S:
+                    failures.append(f"{label}: took {took:.0f} s in full mode, over the budget of {BUDGET_S} s")
+                if kind == "lab":
+                    timings[source.stem] = (took, None)
+                elif source.stem in timings:  # a solution's time is only shown beside its lab's
+                    timings[source.stem] = (timings[source.stem][0], took)
             table.append((label, took, len([v for v in lines if v.startswith("PASS")]), len(lines)))
             print(f"{'ok  ' if not bad or args.fast else 'FAIL'} {label}: {took:.0f} s, "
                   f"{table[-1][2]}/{len(lines)} checks pass", flush=True)  # fmt: skip
+    if timings:
+        write_timings(timings)
+    failures += [f"committed notebook {p}" for p in check_committed(written)]
     if table:
         print("\n| notebook | wall s | checks passed |\n| --- | --- | --- |")
         for label, took, passed, total in table:

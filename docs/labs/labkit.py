@@ -14,11 +14,13 @@ Environment variables:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import inspect
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -36,17 +38,26 @@ FAST = os.environ.get("GENZOO_LAB_FAST", "") not in ("", "0")
 CACHE = Path(os.environ.get("GENZOO_LAB_CACHE", ROOT / "runs" / "labs"))
 RETRAIN = os.environ.get("GENZOO_LAB_RETRAIN", "") not in ("", "0")
 FAST_BATCHES = 3  # training batches per model in the small-budget mode
+LOG_EVERY = 20  # training steps between two logged values of the losses (the curves' resolution)
+
+KNOWN_NOISE = [  # (category, start of the message, module) of each warning the libraries give in the labs
+    (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated", r"pytorch_lightning\."),  # under a newer torch
+    # networks_moved trains one batch with no validation data, on purpose
+    (UserWarning, r"You defined a `validation_step` but have no `val_dataloader`", r"pytorch_lightning\."),
+]
 
 _START = time.perf_counter()
 _RESULTS: list[tuple[str, str]] = []  # (exercise, PASS | FAIL | TODO)
 
-# Quiet notebooks: Lightning's banner lines and the warnings of a small CPU run say nothing to a student.
-warnings.filterwarnings("ignore")
+# Quiet notebooks: Lightning's banner lines and the libraries' known warnings say nothing to a student.
+# Only those are silenced, each by its message, so that a student's own warnings still show.
+for _category, _message, _module in KNOWN_NOISE:
+    warnings.filterwarnings("ignore", message=_message, category=_category, module=_module)
 for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.ERROR)
     for _sub in ("utilities.rank_zero", "accelerators.cuda", "trainer.connectors.signal_connector"):
         logging.getLogger(f"{_name}.{_sub}").setLevel(logging.ERROR)
-plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "axes.titlesize": 10, "figure.titlesize": 11})
+plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 10, "figure.titlesize": 11})
 
 
 def start(title: str) -> None:
@@ -148,16 +159,19 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, dat
     import pytorch_lightning as pl
     from genzoo.models.loading import load_model
     from genzoo.registry import MODELS
+    from pytorch_lightning.loggers import CSVLogger
 
     data_key = getattr(data, "lab_key", "mnist")
     key = json.dumps([name, kwargs, epochs, seed, FAST] + ([data_key] if data is not None else []), sort_keys=True)
     path = CACHE / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.ckpt"
     described = ", ".join(f"{k}={_brief(v)}" for k, v in kwargs.items()) or "defaults"
-    if path.is_file() and not RETRAIN:
+    metrics = path.with_suffix(".metrics.csv")  # the logged training losses, kept beside the checkpoint
+    if path.is_file() and metrics.is_file() and not RETRAIN:
         if verbose:
             print(f"{name} ({described}): loaded from the cache ({path.name})")
-        return load_model(path)
+        return _remember(load_model(path), name, metrics)
     pl.seed_everything(seed, verbose=False)
+    shutil.rmtree(CACHE / "logs" / path.stem, ignore_errors=True)  # a retraining's log starts empty
     model = MODELS.get(name)(**kwargs)
     dm = data if data is not None else mnist()
     whole, fraction = (1, epochs) if epochs < 1 else (int(epochs), 1.0)
@@ -166,13 +180,13 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, dat
         limit_train_batches=FAST_BATCHES if FAST else fraction,
         limit_val_batches=0,  # the labs evaluate on the test split themselves
         num_sanity_val_steps=0,
-        logger=False,
+        logger=CSVLogger(str(CACHE / "logs"), name=path.stem, version=0),
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         accelerator="cpu",
         default_root_dir=str(CACHE),
-        log_every_n_steps=50,
+        log_every_n_steps=1 if FAST else LOG_EVERY,  # fast mode: every one of its few steps
     )
     began = time.perf_counter()
     trainer.fit(model, datamodule=dm)
@@ -180,13 +194,73 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, dat
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     trainer.save_checkpoint(tmp)
+    trainer.logger.save()
+    shutil.copyfile(Path(trainer.logger.log_dir) / "metrics.csv", metrics)
     tmp.replace(path)
     if verbose:
         batches = trainer.fit_loop.epoch_loop.total_batch_idx + 1
         print(f"{name} ({described}): trained on {batches} batches of {dm.batch_size} in {took:.1f} s")
         if not FAST and data is None:
             print(f"  the same run from a shell: {cli_line(name, epochs, kwargs)}")
-    return model.eval()
+    return _remember(model.eval(), name, metrics)
+
+
+_TRAINED: dict[str, Path] = {}  # model name -> the metrics of the last one trained or loaded
+
+
+def _remember(model, name: str, metrics: Path):
+    model.lab_metrics = metrics
+    _TRAINED[name] = metrics
+    return model
+
+
+def read_metrics(model_or_name) -> dict[str, tuple[list[int], list[float]]]:
+    """The training losses a model logged (``log_train``): {name: (steps, values)}, from its metrics.csv."""
+    path = _TRAINED[model_or_name] if isinstance(model_or_name, str) else model_or_name.lab_metrics
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            for key, value in row.items():
+                if key.startswith("train/") and value not in ("", None):
+                    steps, values = series.setdefault(key.removeprefix("train/"), ([], []))
+                    steps.append(int(row["step"]))
+                    values.append(float(value))
+    return series
+
+
+def curves(model_or_name, title: str = "") -> None:
+    """Plot a model's training curves from its logged metrics: the loss terms (log scale), and, for the
+    adversarial models, the discriminators' accuracy (``d_acc``: 0.5 is a fooled discriminator) or the
+    discriminator's mean logit on real and generated inputs (the ALAEs log those instead)."""
+    series = read_metrics(model_or_name)
+    accuracy = {k: v for k, v in series.items() if k.startswith("d_acc")}
+    logits = {k: v for k, v in series.items() if k.endswith("_logit")}
+    losses = {k: v for k, v in series.items() if k not in accuracy and k not in logits}
+    panels = [p for p in (losses, accuracy, logits) if p]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 3.4), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for key, (steps, values) in panel.items():
+            ax.plot(steps, values, ".-" if len(steps) < 30 else "-", label=key, lw=1.2)
+        ax.set_xlabel("training step (batch)")
+        ax.grid(alpha=0.3)
+        if panel is losses:
+            ax.set_yscale("log" if all(v > 0 for _, vs in panel.values() for v in vs) else "linear")
+            ax.set_title("loss terms")
+            ax.set_ylabel("loss")
+        elif panel is accuracy:
+            ax.axhline(0.5, color="k", ls="--", lw=1, label="0.5: fooled")
+            ax.set_ylim(0, 1.02)
+            ax.set_title("discriminator accuracy")
+            ax.set_ylabel("share classified right")
+        else:
+            ax.axhline(0.0, color="k", ls="--", lw=1)
+            ax.set_title("discriminator's mean logit")
+            ax.set_ylabel("logit (> 0: called real)")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the data, not on it
+    name = model_or_name if isinstance(model_or_name, str) else type(model_or_name).__name__
+    fig.suptitle(title or f"{name}: training curves")
+    plt.tight_layout()
+    plt.show()
 
 
 def _brief(value) -> str:
@@ -195,17 +269,28 @@ def _brief(value) -> str:
 
 
 def source(obj, start: str | None = None, end: str | None = None) -> None:
-    """Print the source of a function, class or module, or the lines from ``start`` up to ``end``."""
+    """Print the source of a function, class or module, or the lines from ``start`` up to ``end``, under
+    the header ``# from PATH, lines A-B``; the build checks that the file still has these lines there."""
     obj = inspect.unwrap(obj)  # a decorated function (torch.no_grad) is shown, and located, as written
-    text = inspect.getsource(obj)
+    lines, lineno = inspect.getsourcelines(obj)
+    lines = [line.rstrip("\n") for line in lines]
+    first, last = 0, len(lines)
     if start is not None:
-        lines = text.splitlines()
         first = next(i for i, line in enumerate(lines) if start in line)
         last = next((i for i, line in enumerate(lines[first + 1 :], first + 1) if end and end in line), len(lines))
-        text = "\n".join(lines[first:last])
-    where = inspect.getsourcefile(obj)
-    where = Path(where).resolve().relative_to(ROOT) if where else "?"
-    print(f"# from {where}\n{text.rstrip()}")
+    while last > first and not lines[last - 1].strip():  # no trailing blank lines
+        last -= 1
+    top = max(lineno, 1) + first  # a module's lines start at 0 in inspect, at 1 in the file
+    where = Path(inspect.getsourcefile(obj)).resolve().relative_to(ROOT)
+    print(f"# from {where}, lines {top}-{top + last - first - 1}")
+    print("\n".join(lines[first:last]))
+
+
+def cite(name: str, value, fmt: str = "{}"):
+    """Print ``value`` formatted with ``fmt`` as ``(cited as {{name}}: ...)``: the build puts it in place of
+    ``{{name}}`` in the markdown cells below, so the prose quotes this run's output. Returns ``value``."""
+    print(f"(cited as {{{{{name}}}}}: {fmt.format(value)})")
+    return value
 
 
 # ----- measuring ----------------------------------------------------------------------------------
@@ -247,7 +332,8 @@ _REAL_FEATURES: list = []
 def precision(images: torch.Tensor) -> float:
     """Share of the images that look like real digits: genzoo's improved precision (genzoo/metrics/
     precision_recall.py, k = 3) against 5,000 test digits, in the shipped classifier's feature space.
-    Real test digits score about 0.95 against other test digits; blurry blends and noise score near 0."""
+    Other real test digits score well below 1 (a k = 3 ball around each of 5,000 points leaves gaps);
+    blurry blends and noise score near 0. Lab 01 measures the real digits' own score."""
     from genzoo.metrics.features import extract
     from genzoo.metrics.precision_recall import inside_manifold, knn_radii
 

@@ -20,6 +20,11 @@
 # command. Trained models are cached in `runs/labs/`, so rerunning the lab is quick.
 # Set `GENZOO_LAB_FAST=1` before starting Jupyter to run everything on a few batches (pictures of
 # untrained models; that is what CI does).
+#
+# **You will** read the AE's objective in its own file; measure how the size of the code limits the
+# reconstruction; see why decoding random codes fails; learn the precision metric every later lab uses;
+# and look at a 2-D code plane and its holes.
+# **Time**: about 40 minutes with the exercises; the notebook itself runs in under 3 minutes on a CPU.
 
 # %%
 import sys
@@ -53,9 +58,15 @@ print(ae_module.__doc__)
 lk.source(ae_module.AE.training_step)
 
 # %% [markdown]
-# The encoder and the decoder come from the backbone registry (`--model.backbone mlp`, one hidden
-# layer of 512 units by default): the same networks every other model of the zoo uses. The loss is
-# the binary cross-entropy of the decoder's pixel logits (`recon_loss="bce"`), summed over pixels.
+# The encoder and the decoder come from the backbone registry (`--model.backbone mlp`), which every
+# model of the zoo builds its networks from; each model picks its own widths and depths (the AE's
+# default: one hidden level of 512 units; the VAE of lab 02 uses three). The loss is the binary
+# cross-entropy of the decoder's pixel logits (`recon_loss="bce"`), summed over pixels:
+#
+# $$\mathcal{L}_{\text{AE}}(x) = -\sum_{i=1}^{784} \big[x_i \log \hat x_i + (1 - x_i) \log(1 - \hat x_i)\big],
+# \qquad \hat x = \sigma(\text{decoder}(\text{encoder}(x))),$$
+#
+# averaged over the batch (`genzoo/losses.py`, `reconstruction_loss`).
 #
 # ## 3. Train one autoencoder
 # A 16-D code, two epochs (110,000 images).
@@ -69,6 +80,14 @@ lk.show(torch.cat([x, recon]), nrow=16, title="AE, 16-D code: test inputs (top) 
         row_labels=["input", "recon"])
 
 # %% [markdown]
+# The training curve, from the losses the model logged while it trained (`log_train` in `ae.py`; the
+# same `metrics.csv` that `genzoo fit` writes): the summed cross-entropy per image, falling fast in the
+# first few hundred batches and slowly after.
+
+# %%
+lk.curves(ae16, "AE, 16-D code: the training loss (cross-entropy summed over pixels, per image)")
+
+# %% [markdown]
 # ## 4. The size of the code against the reconstruction error
 # The code is the bottleneck: with `d` numbers per image the decoder can only tell so many images
 # apart. Train the same model with `d` = 2, 4, 8, 16 and 32 (same budget each) and measure the test MSE.
@@ -79,6 +98,8 @@ models = {d: lk.train("ae", epochs=2, latent_dim=d) for d in sizes}
 mse = {d: lk.recon_mse(m, x_test) for d, m in models.items()}
 for d in sizes:
     print(f"latent_dim {d:2d}: test MSE {mse[d]:.4f}")
+for d in (2, 8, 32):
+    lk.cite(f"mse_{d}", mse[d], "{:.4f}")
 
 fig, (ax, ax_img) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.6]})
 ax.plot(sizes, [mse[d] for d in sizes], "o-")
@@ -95,8 +116,9 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The error falls fast up to about 8-16 dimensions and slowly after that. With 2 numbers per digit
-# the decoder mostly draws the *class* (and confuses 4/9, 3/5/8), not the particular hand.
+# The error falls from {{mse_2}} with 2 numbers per digit to {{mse_8}} with 8 and {{mse_32}} with 32:
+# each doubling buys less. With 2 numbers per digit the decoder mostly draws the *class* (and confuses
+# 4/9, 3/5/8), not the particular hand.
 #
 # ## 5. Sampling from a plain autoencoder
 # A generative model should turn random codes into new images. But which codes? Nothing in the AE's
@@ -112,6 +134,9 @@ print("the 16-D codes of test images: per-dimension std from", f"{float(z16.std(
       "to", f"{float(z16.std(0).max()):.2f}; mean |mean|", f"{float(z16.mean(0).abs().mean()):.2f}")
 p_noise, p_fitted, p_real = lk.precision(from_noise), lk.precision(from_fitted), lk.precision(x_test[:500])
 print(f"precision: N(0, I) codes {p_noise:.2f}, fitted Gaussian {p_fitted:.2f}, real test digits {p_real:.2f}")
+lk.cite("std_lo", float(z16.std(0).min()), "{:.1f}")
+lk.cite("std_hi", float(z16.std(0).max()), "{:.1f}")
+lk.cite("p_real", p_real, "{:.2f}")
 fig, axes = plt.subplots(1, 2, figsize=(11, 2.6))
 lk.show(from_noise[:32], nrow=16, ax=axes[0], title=f"decode(z), z ~ N(0, I): precision {p_noise:.2f}")
 lk.show(from_fitted[:32], nrow=16, ax=axes[1],
@@ -120,14 +145,24 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The codes of real digits are nowhere near N(0, I): their spread is 3 to 5 per dimension and their
-# centre is off zero, so N(0, I) codes all fall in a small region in the middle and decode to the same
-# faint blob. `AE.sample` (see `prior_sample` in `ae.py`) draws from a Gaussian fitted to the codes
-# seen in training: better, but still many blends, because the codes do not fill that Gaussian either.
+# The codes of real digits are nowhere near N(0, I): their spread is {{std_lo}} to {{std_hi}} per
+# dimension and their centre is off zero, so N(0, I) codes all fall in a small region in the middle and
+# decode to the same faint blob. `AE.sample` (see `prior_sample` in `ae.py`) draws from a Gaussian
+# fitted to the codes seen in training: better, but still many blends, because the codes do not fill
+# that Gaussian either.
 #
-# *Precision* (`lk.precision`) is genzoo's improved-precision metric (`genzoo/metrics/precision_recall.py`):
-# the share of images that land among real digits in the feature space of the digit classifier that
-# ships with genzoo (`genzoo/metrics/features.py`). Real test digits score about 0.95.
+# **Improved precision and recall** (Kynkäänniemi et al. 2019; `genzoo/metrics/precision_recall.py`)
+# judge samples in the feature space of the digit classifier that ships with genzoo
+# (`genzoo/metrics/features.py`). Around each of 5,000 real test digits put a ball that reaches its 3rd
+# nearest real neighbour; the union of the balls stands for "where real digits are". **Precision**
+# (`lk.precision`) is the share of generated images that land inside it: do the samples look real?
+# **Recall** swaps the roles (balls around the generated images, the share of real ones inside): do the
+# samples cover all of the data? A model can have one without the other: a model that draws one perfect
+# digit has high precision and low recall.
+#
+# The baseline is not 1: 500 *other* real test digits score {{p_real}} (printed above), because balls
+# reaching only the 3rd neighbour leave gaps between the points. Read every precision in these labs
+# against {{p_real}}, not against 1.
 #
 # ## 6. Where the codes are: a 2-D code
 # With `latent_dim=2` we can draw every test code. Left: the images decoded on a 20 x 20 grid over the
@@ -259,6 +294,15 @@ def check_hole():
 
 
 check_hole()
+
+# %% [markdown]
+# ## Summary
+# - An AE learns a code by reconstruction alone; a wider code reconstructs better, with diminishing returns.
+# - Nothing in its loss shapes where the codes lie, so decoding random codes (even from a Gaussian
+#   fitted to the codes) gives blends: precision well below the real digits' own.
+# - Precision asks "do samples look real?", recall "is all of the data covered?"; both are read against
+#   the real data's own score.
+# - Next: the VAE (lab 02) adds one term that makes the codes fill N(0, I).
 
 # %%
 lk.finish()

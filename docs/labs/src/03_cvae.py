@@ -16,6 +16,11 @@
 # stroke. This lab puts the change on the page, trains `cvae` through genzoo, writes every digit from one
 # style code, swaps the digit of real images, and lets the shipped classifier count how often the model
 # draws the digit it was asked for.
+#
+# **You will** write the conditional ELBO and find where the label enters both networks in the code;
+# separate style from class; measure how often the model draws the digit asked for; and (if CelebA is
+# on the machine) edit one attribute of a face.
+# **Time**: about 40 minutes with the exercises; the notebook runs in under 3 minutes on a CPU.
 
 # %%
 import sys
@@ -43,8 +48,20 @@ lk.source(cvae_module.CVAE.training_step)
 lk.source(vae_module.VAE.training_step)
 
 # %% [markdown]
-# The VAE's step is unchanged: `posterior(x, c)` is the encoder told the label, `decoder_logits(z, c)` the
-# decoder told it. How each network takes `c`: the decoder reads it as extra entries of the code,
+# The VAE's step is unchanged, so the objective is lab 02's ELBO with every distribution told the label
+# c, the **conditional ELBO**:
+#
+# $$\log p(x\,|\,c) \;\ge\; \mathbb{E}_{z \sim q(z|x,c)}\big[\log p(x\,|\,z, c)\big] \;-\;
+# \mathrm{KL}\big(q(z\,|\,x, c)\,\|\,p(z)\big), \qquad p(z) = \mathcal{N}(0, I)\ \text{for every } c.$$
+#
+# In the code: `posterior(x, c)` is $q(z|x,c)$, the encoder told the label; `decoder_logits(z, c)` is
+# $p(x|z,c)$, the decoder told it; `kl_term` is the same closed form as lab 02's (with the default
+# `prior="standard"`; Sohn et al.'s learned prior $p(z|c)$ is the option `prior="learned"`). One
+# difference from the bound as written: the CVAE's default `beta` is 2, so the step minimises
+# `recon + 2 * kl`, a beta-weighted ELBO that presses the code harder towards the prior (and so leaves
+# more of the digit to the label).
+#
+# How each network takes `c`: the decoder reads it as extra entries of the code,
 # `cat([z, c])`, so its input has `latent_dim + num_classes` entries; the encoder (here the MLP backbone)
 # gets it appended to the image's flattened pixels (`genzoo/nn/backbones.py`).
 
@@ -58,8 +75,8 @@ lk.source(backbones.ConditionalMLP.forward)
 # %% [markdown]
 # ## 2. Train a CVAE
 # An 8-D code and the CVAE's other defaults (MLPs with two hidden levels of 512, KL weight beta 2), 5
-# epochs of MNIST at learning rate 3e-3 (the default run: 30 epochs at 1e-3; about 40 s here, and the
-# cache keeps it for reruns).
+# epochs of MNIST at learning rate 3e-3 (the default run: 30 epochs at 1e-3; the cache keeps it for
+# reruns). The curves below are its two loss terms while it trained.
 # The reconstructions are given the true labels.
 
 # %%
@@ -68,6 +85,7 @@ print(f"condition vector: {cvae.num_classes} entries; decoder input: {cvae.laten
 print(f"test reconstruction MSE (with the true labels): {lk.recon_mse(cvae, x_test, y_test):.4f}")
 lk.show(torch.cat([x_test[:16], cvae.reconstruct(x_test[:16], y_test[:16])]), nrow=16,
         row_labels=["input", "CVAE"], title="CVAE: test inputs and their reconstructions (decoder told the true digit)")
+lk.curves(cvae, "CVAE: the conditional ELBO's terms while training (nats per image)")
 
 # %% [markdown]
 # ## 3. Every digit from one style code
@@ -106,8 +124,8 @@ lk.show(grid_, nrow=ncol, col_labels=["input", "recon"] + list(range(10)), row_l
 # ## 5. How often is the digit the one asked for?
 # Sample 1000 digits, 100 per condition, and ask the shipped classifier (`genzoo/metrics/weights/`) what
 # it reads. The share read as the requested digit is the CVAE's "conditional accuracy" (chance: 10%; real
-# test digits: about 99%). The same samples from a shell: `genzoo sample --cond digit=7`, whose text
-# `genzoo.edit.parse_condition` turns into labels.
+# test digits: the classifier's own accuracy, printed below). The same samples from a shell:
+# `genzoo sample --cond digit=7`, whose text `genzoo.edit.parse_condition` turns into labels.
 
 # %%
 from genzoo.edit import parse_condition
@@ -120,6 +138,9 @@ per_digit = torch.stack([(read[want == d] == d).float().mean() for d in range(10
 real_acc = float((lk.classify(x_test[:1000])[0] == y_test[:1000]).float().mean())
 print(f"read as the digit asked for: {float((read == want).float().mean()):.1%} of 1000 samples "
       f"(real test digits read correctly: {real_acc:.1%})")
+lk.cite("cond_acc", float((read == want).float().mean()), "{:.0%}")
+lk.cite("real_acc", real_acc, "{:.0%}")
+lk.cite("weakest", ", ".join(str(int(d)) for d in per_digit.argsort()[:3]))
 fig, (ax_b, ax_s) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1, 1.1]})
 ax_b.bar(range(10), per_digit.numpy())
 ax_b.axhline(0.1, color="k", ls="--", lw=1, label="chance")
@@ -135,20 +156,21 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The weakest digits are the ones whose shape depends most on the hand (look at which columns fail in
-# section 3): with a short training the decoder sometimes lets the style code win over the label, and
-# a blurred stroke reads as 8. Longer training and the second hidden level push the share up; a smaller
-# code does not (docs/models/cvae.md has the measurements).
+# {{cond_acc}} of the samples are read as the digit asked for, against {{real_acc}} for real test digits.
+# The weakest digits here ({{weakest}}) are the ones to compare with the columns that fail in section 3:
+# the digits whose shape depends most on the hand. With a short training the decoder sometimes lets
+# the style code win over the label, and a blurred stroke reads as 8. Longer training and the second
+# hidden level push the share up; a smaller code does not (docs/models/cvae.md has the measurements).
 #
 # ## 6. On faces: one attribute edit
 # The same model conditions on anything with labels. On CelebA the condition is a face's 40 binary
 # attributes (`Smiling`, `Eyeglasses`, `Male`, ...), several at once. If CelebA is on this machine (the
-# cell looks in `GENZOO_CELEBA_ROOT`, `data/celeba`, and the project's 6,097-face sample beside the
-# repository, of which 645 have attributes), train a CVAE on its labelled faces at 32 x 32 (conv
-# backbone, a 4-D code so that the attributes must carry what it cannot, beta 2, 150 short epochs:
-# about a minute), and edit one attribute: encode a face *without* glasses with its own attributes, then
-# decode the same code while the condition's `Eyeglasses` entry steps from 0 to 1. This is
-# `LatentExplorer.edit`, what `genzoo edit --attr Eyeglasses` draws (docs/editing.md).
+# cell looks in `GENZOO_CELEBA_ROOT`, `data/celeba`, and the project's CelebA sample beside the
+# repository), train a CVAE on its labelled faces at 32 x 32 (conv backbone, a 4-D code so that the
+# attributes must carry what it cannot, beta 2, 150 short epochs), and edit one attribute: encode a
+# face *without* glasses with its own attributes, then decode the same code while the condition's
+# `Eyeglasses` entry steps from 0 to 1. This is `LatentExplorer.edit`, what `genzoo edit --attr
+# Eyeglasses` draws (docs/editing.md).
 
 # %%
 from genzoo.edit import parse_edit
@@ -158,7 +180,10 @@ from genzoo.viz import to_unit_float
 faces = lk.celeba(size=32)
 if faces is None:
     print("CelebA not found (GENZOO_CELEBA_ROOT, data/celeba or ../shared/data/celeba_sample): section skipped")
+    lk.cite("n_faces", "no (CelebA is not on this machine: the section was skipped, and this text describes "
+            "what it shows where CelebA is)")
 else:
+    lk.cite("n_faces", len(faces.splits["train"].labels), "{:,}")
     face_cvae = lk.train("cvae", epochs=150, data=faces, image_shape=(3, 32, 32), latent_dim=4, backbone="conv",
                          beta=2.0, num_classes=faces.num_classes, class_names=faces.class_names, multi_label=True)
     faces.setup("test")
@@ -173,7 +198,7 @@ else:
             xlabel="Eyeglasses entry of the condition (0.0: the plain reconstruction)")
 
 # %% [markdown]
-# A 4-D code trained for a minute on 581 faces keeps little of a face the model never saw: the pose,
+# A 4-D code trained on {{n_faces}} faces keeps little of a face the model never saw: the pose,
 # the skin and hair tones, the background. With that code held fixed, only the condition changes, and
 # faint dark rims grow around the eyes as the entry goes to 1 (clearest in the last columns of the
 # third and last rows), on faces that never wore glasses. Eyeglasses is the easiest attribute for so
@@ -289,6 +314,14 @@ def check_spec():
 
 
 check_spec()
+
+# %% [markdown]
+# ## Summary
+# - The CVAE is the VAE with the label c given to encoder and decoder: it maximises the conditional ELBO.
+# - The label carries the digit, so the code keeps the hand: one code written as every digit.
+# - The shipped classifier turns "does it draw the digit asked for?" into a number, read against the
+#   classifier's own accuracy on real digits.
+# - Next: the AAE (lab 04) shapes codes with an adversary instead of a KL term.
 
 # %%
 lk.finish()

@@ -16,6 +16,11 @@
 # needed, so the prior can be any shape we can draw from. This lab puts the two training phases on the
 # page, trains `aae` with 2-D codes into three priors, and then trains the supervised AAE, whose code
 # keeps the style of a digit while the label says which digit it is.
+#
+# **You will** write the AAE's two-phase objective and find each phase in `aae.py`; watch an adversary
+# on the codes shape them into a prior that has no density formula; read a discriminator's accuracy as
+# a training signal; and separate style from digit with the supervised AAE.
+# **Time**: about 45 minutes with the exercises; the notebook runs in under 3 minutes on a CPU.
 
 # %%
 import sys
@@ -42,6 +47,25 @@ import genzoo.priors as priors
 lk.source(aae_module.AAE.training_step)
 
 # %% [markdown]
+# **The objective, phase by phase.** With encoder $E$, decoder $G$, code discriminator $D$ (a logit
+# $D(z)$, $\sigma$ the sigmoid) and prior $p(z)$, each batch takes three steps, each with its own optimizer:
+#
+# $$\text{(1) reconstruction:}\quad \min_{E,\,G}\ \mathbb{E}_x\big[-\log p\big(x \,|\, G(E(x))\big)\big]$$
+#
+# $$\text{(2a) discriminator:}\quad \min_D\ -\mathbb{E}_{z \sim p(z)}\log \sigma(D(z)) \;-\;
+# \mathbb{E}_x \log\big(1 - \sigma(D(E(x)))\big)$$
+#
+# $$\text{(2b) encoder as generator:}\quad \min_E\ -\mathbb{E}_x \log \sigma\big(D(E(x))\big)$$
+#
+# In the code: (1) is `recon` (the cross-entropy summed over pixels, `opt_ae`); (2a) is `loss_d`, with
+# the codes detached (`opt_d`); (2b) is `loss_g`, with D frozen (`opt_enc`, the encoder only).
+#
+# (2a) and (2b) are the GAN game of lab 05 played on codes: $E$ is the generator, the prior is the
+# data. The paper writes (2) as the minimax $\min_E \max_D$ of the GAN value; the code's (2b) is the
+# *non-saturating* form (`generator_loss`, $-\log \sigma(D)$ rather than $+\log(1 - \sigma(D))$),
+# which has the same fixed point and stronger gradients while $D$ still wins easily. At the game's
+# equilibrium the codes of all images, together, are distributed as $p(z)$.
+#
 # The priors are plain samplers in `genzoo/priors.py`, registered by name; the AAE never needs their density:
 
 # %%
@@ -78,15 +102,19 @@ for ax, (name, model) in zip(axes, aaes.items()):
     lk.scatter(ax, z, y_test, f"'{name}' prior: test codes by digit, prior samples in black\n"
                f"latent discriminator accuracy {float(acc):.2f} (0.5: fooled)", background=prior[:2000], over=True)
     ax.set_aspect("equal")
+    lk.cite(f"acc_{name}", float(acc), "{:.2f}")
 plt.tight_layout()
 plt.show()
+lk.curves(aaes["gaussian"], "AAE, Gaussian prior: the three losses, and the code discriminator's accuracy")
 
 # %% [markdown]
-# Into the Gaussian the codes of the test digits fill the prior (the black points) and the adversary is
-# fooled (accuracy 0.51): the digits take neighbouring sectors, because the adversary only asks that
-# the *aggregate* of all codes looks like the prior, and leaves the encoder free to arrange the digits
-# inside it. The swiss roll is harder: after 2 epochs the codes fill the roll's disc but not its thin
-# arms, and the discriminator still tells them apart 61% of the time. Decoding a grid over the Gaussian prior:
+# Into the Gaussian the codes of the test digits fill the prior (the black points), and the adversary's
+# accuracy on held-out codes is {{acc_gaussian}} (0.5 is a fooled adversary; in the curves, `d_acc`
+# near 0.5 means neither side is winning). The digits take neighbouring sectors, because the adversary
+# only asks that the *aggregate* of all codes looks like the prior, and leaves the encoder free to
+# arrange the digits inside it. The swiss roll is harder: compare the codes with the roll's thin arms
+# in the right-hand panel; the discriminator still tells codes from prior samples with accuracy
+# {{acc_swiss_roll}}. Decoding a grid over the Gaussian prior:
 
 # %%
 g_aae = aaes["gaussian"]
@@ -240,6 +268,15 @@ def check_write():
 
 
 check_write()
+
+# %% [markdown]
+# ## Summary
+# - The AAE is an autoencoder plus a GAN on its codes: reconstruction, then a discriminator and the
+#   encoder playing for the codes to look like prior samples.
+# - It needs only samples of the prior, so the prior can be any shape; the discriminator's accuracy
+#   (0.5: fooled) says how well the codes match it.
+# - Given the label, the code keeps the style (the supervised AAE).
+# - Next: lab 05 plays the same game on images, with and without an encoder.
 
 # %%
 lk.finish()

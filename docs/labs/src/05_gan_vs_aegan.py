@@ -16,6 +16,11 @@
 # G(E(x)) = x and E(G(z)) = z: every real image is tied to a code, so a dropped digit would be
 # reconstructed badly. This lab trains both with the same G and Dx, measures which digits each one
 # draws with the shipped classifier, and walks between two real images through AEGAN's encoder.
+#
+# **You will** write the GAN's minimax game and the non-saturating loss the code uses; read AEGAN's six
+# terms in its step; learn what R1 does; measure mode coverage with a classifier; and walk between
+# real images through an encoder.
+# **Time**: about 45 minutes with the exercises; the notebook runs in under 3 minutes on a CPU.
 
 # %%
 import sys
@@ -39,6 +44,25 @@ import genzoo.models.gan as gan_module
 lk.source(gan_module.GAN.training_step)
 
 # %% [markdown]
+# **The game.** With $D(x)$ the discriminator's logit and $\sigma$ the sigmoid, Goodfellow et al. (2014)
+# write the GAN as a minimax game over one value:
+#
+# $$\min_G \max_D\; V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}} \log \sigma(D(x)) \;+\;
+# \mathbb{E}_{z \sim \mathcal{N}(0, I)} \log\big(1 - \sigma(D(G(z)))\big).$$
+#
+# Phase 1 is D's half: `discriminator_loss` is $-V$, i.e. `softplus(-real_logits).mean() +
+# softplus(fake_logits).mean()` $= -\log\sigma(D(x)) - \log(1 - \sigma(D(G(z))))$ (`genzoo/losses.py`).
+# Phase 2 is *not* G's half of $V$: minimising $\log(1 - \sigma(D(G(z))))$ **saturates**, its gradient
+# vanishing exactly when D rejects G's images with confidence, which is where G starts. The code uses
+# the paper's **non-saturating** loss instead, `generator_loss` $= -\log \sigma(D(G(z)))$
+# (`softplus(-fake_logits)`): the same fixed point, and strong gradients while G is still bad.
+#
+# **R1.** `image_discriminator_loss` adds, when `r1_gamma > 0`, the R1 penalty of Mescheder et al.
+# (2018) to D's loss: $\frac{\gamma}{2}\,\mathbb{E}_{x}\,\lVert \nabla_x D(x) \rVert^2$ on *real*
+# images (`r1_penalty`). It keeps D's answer flat around the data, so D cannot push G with steep,
+# shifting gradients; it is the standard cure for a GAN that oscillates or collapses. The plain GAN
+# here has `r1_gamma = 0`; the ALAEs of labs 06 and 07 use it by default.
+#
 # The AEGAN's step (`genzoo/models/aegan.py`) forms four values from a batch, x_hat = G(z),
 # z_hat = E(x), x_tilde = G(E(x)), z_tilde = E(G(z)), and asks Dx and Dz to judge them while G and E
 # also invert each other:
@@ -47,6 +71,22 @@ lk.source(gan_module.GAN.training_step)
 lk.source(aegan_module.AEGAN.training_step, start="def training_step", end="self.log_train")
 
 # %% [markdown]
+# **AEGAN's six terms.** Write $\ell(d) = -\log\sigma(d)$ (the non-saturating loss), $\hat x = G(z)$,
+# $\hat z = E(x)$, $\tilde x = G(E(x))$, $\tilde z = E(G(z))$. Phase (2) trains G and E on
+#
+# $$\mathcal{L}_{GE} = \lambda_{\text{adv},x}\,\tfrac12\big[\ell(D_x(\hat x)) + \ell(D_x(\tilde x))\big]
+# + \lambda_{\text{adv},z}\,\tfrac12\big[\ell(D_z(\hat z)) + \ell(D_z(\tilde z))\big]
+# + \lambda_{\text{rec},x}\,\mathrm{rec}(\tilde x, x) + \lambda_{\text{rec},z}\,\lVert \tilde z - z \rVert^2,$$
+#
+# six terms: two fakes for each discriminator, and the two reconstructions (`adv_x`, `adv_z`, `rec_x`,
+# `rec_z` in the code, weighted by `lambda_image_adv`, `lambda_latent_adv`, `lambda_image_recon`,
+# `lambda_latent_recon`). Phase (1) trains $D_x$ on $x$ against $\{\hat x, \tilde x\}$ and $D_z$ on
+# $z$ against $\{\hat z, \tilde z\}$, each with the GAN's `discriminator_loss`. Where the code differs
+# from the paper: each pair of adversarial terms is one mean over the concatenated fakes (so each term
+# weighs $\lambda/2$); the latent reconstruction is a mean over dimensions; the image reconstruction
+# is the per-pixel mean of `image_recon_loss`, by default the cross-entropy (the paper: $|\tilde x - x|$,
+# `l1`) with weight 100 (the paper's code: 10); `aegan.py`'s docstring says why.
+#
 # ## 2. Train both, with the same G and Dx
 # The MNIST defaults of both (MLP G 8-256-512-784 and Dx 784-512-256-1, the same learning rates),
 # 2 epochs each (the recipes train 16; `docs/benchmarks.md` has the 4-epoch comparison).
@@ -54,7 +94,9 @@ lk.source(aegan_module.AEGAN.training_step, start="def training_step", end="self
 # %%
 gan = lk.train("gan", epochs=2)
 aegan = lk.train("aegan", epochs=2)
-same = [sum(p.numel() for p in getattr(m, net).parameters())
+from genzoo.models.ema import live  # the trained network, without its moving average (section 3 of lab 06)
+
+same = [sum(p.numel() for p in live(getattr(m, net)).parameters())
         for net in ("generator", "discriminator") for m in (gan, aegan)]
 print(f"parameters of G: GAN {same[0]:,}, AEGAN {same[1]:,}; of Dx: GAN {same[2]:,}, AEGAN {same[3]:,}")
 g = torch.Generator().manual_seed(0)
@@ -70,7 +112,7 @@ plt.show()
 # ## 3. Mode coverage, measured
 # The digit classifier that ships with genzoo reads each of 2,000 samples; `genzoo.metrics.coverage`
 # turns the readings into a histogram and its entropy divided by log 10: 1.0 when all ten digits are
-# drawn equally often, 0.0 when only one is (real test digits: about 1.0).
+# drawn equally often, 0.0 when only one is (real test digits: in the legend below).
 
 # %%
 cover = {name: lk.coverage(s) for name, s in samples.items()}
@@ -88,15 +130,20 @@ plt.tight_layout()
 plt.show()
 for name, c in cover.items():
     print(f"{name}: class entropy {c['entropy']:.3f}, mean classifier confidence {c['mean_confidence']:.2f}")
+    lk.cite(f"entropy_{name}", c["entropy"], "{:.2f}")
+top = int(torch.as_tensor(cover["AEGAN"]["histogram"]).argmax())
+lk.cite("aegan_top", top)
+lk.cite("aegan_top_share", float(torch.as_tensor(cover["AEGAN"]["histogram"])[top]), "{:.0%}")
+lk.curves(gan, "GAN: the two losses, and Dx's accuracy on real against generated images")
+lk.curves(aegan, "AEGAN: the six terms' pieces, and the accuracy of Dx (images) and Dz (codes)")
 
 # %% [markdown]
 # After 2 epochs the GAN draws one and the same speckled blob from every code: complete mode collapse
-# (entropy 0; the classifier even reads the blob as one digit with full confidence, which is why
+# (entropy {{entropy_GAN}}; the classifier even reads the blob as one digit with full confidence, which is why
 # precision, the share of samples among real digits, is shown beside it). The AEGAN, with the very same
-# G and Dx, draws every digit, though not yet evenly: after 2 epochs about two in five of its samples
-# are read as 8 (half-formed, blurred strokes look most like an 8 to the classifier), which holds its
-# entropy near 0.8. `docs/benchmarks.md` has the same comparison after 4 epochs (class entropy 0.52
-# against 0.95): the AEGAN paper's claim, measured.
+# G and Dx, draws every digit, though not yet evenly: after 2 epochs {{aegan_top_share}} of its samples
+# are read as {{aegan_top}}, which holds its entropy at {{entropy_AEGAN}}. `docs/benchmarks.md` has the
+# same comparison after 4 epochs (class entropy 0.52 against 0.95): the AEGAN paper's claim, measured.
 #
 # ## 4. Walking between two real images
 # The GAN has no encoder, so it can only walk between random codes. The AEGAN encodes two test images,
@@ -240,6 +287,14 @@ def check_latent_term():
 
 
 check_latent_term()
+
+# %% [markdown]
+# ## Summary
+# - A GAN is a minimax game; the code trains D on $-V$ and G on the non-saturating loss.
+# - R1 keeps D smooth around real data; class histograms from a classifier measure mode coverage.
+# - AEGAN ties every real image to a code with two reconstructions, which rewards covering the data,
+#   and gives the GAN an encoder: walks between real images.
+# - Next: the ALAE (lab 06) plays the whole game on codes.
 
 # %%
 lk.finish()

@@ -17,6 +17,11 @@
 # is no pixel loss anywhere, yet real images are reconstructed as G(E(x)). This lab puts the four
 # networks and the three updates on the page, trains `alae`, and looks at what it does with real images:
 # reconstructions without a pixel loss, and walks between them in w.
+#
+# **You will** write the ALAE's two objectives and find them in its three updates; learn what R1 and an
+# exponential moving average (EMA) of the weights do; check that E inverts G; and compare reconstructions
+# and walks made without any pixel loss to a plain AE's.
+# **Time**: about 45 minutes with the exercises; the notebook runs in under 3 minutes on a CPU.
 
 # %%
 import sys
@@ -36,16 +41,16 @@ x_test, y_test = lk.test_set()
 
 # %%
 import genzoo.models.alae as alae_module
+from genzoo.models.ema import live
 from genzoo.registry import MODELS
 
 lk.source(alae_module.ALAE.__init__, start="# The generator side", end="if equalized_lr")
 
 # %%
-from genzoo.models.ema import live  # the trained network, without its moving average
-
 fresh = MODELS.get("alae")()
 for letter, net in [("F", "mapping"), ("G", "generator"), ("E", "encoder"), ("D", "discriminator")]:
-    print(f"{letter} = self.{net}: {sum(p.numel() for p in live(getattr(fresh, net)).parameters()):>9,} parameters")
+    n = sum(p.numel() for p in live(getattr(fresh, net)).parameters())  # not counting the moving average
+    print(f"{letter} = self.{net}: {n:>9,} parameters")
 
 # %% [markdown]
 # ## 2. Three updates per batch
@@ -57,6 +62,29 @@ for letter, net in [("F", "mapping"), ("G", "generator"), ("E", "encoder"), ("D"
 lk.source(alae_module.ALAE.training_step)
 
 # %% [markdown]
+# **The two objectives.** With $\ell(d) = \log(1 + e^{d})$ (`softplus`), the paper's adversarial game is
+# the GAN of lab 05 played on E's codes, and its second objective is an autoencoder in w-space:
+#
+# $$\min_{F,G}\,\max_{E,D}\; \mathbb{E}_x\big[\log\sigma(D(E(x)))\big]
+# + \mathbb{E}_z\big[\log\big(1 - \sigma(D(E(G(F(z)))))\big)\big],
+# \qquad \min_{E,G}\; \Delta = \mathbb{E}_z \big\lVert F(z) - E(G(F(z))) \big\rVert_2^2 .$$
+#
+# The step splits them into its three updates:
+# - (I) `loss_d` $= \ell(D(E(G(F(z))))) + \ell(-D(E(x)))$, the first objective's max side, plus R1
+#   on real images: $\frac{\gamma}{2}\lVert\nabla_x D(E(x))\rVert^2$;
+# - (II) `loss_g` $= \ell(-D(E(G(F(z)))))$, the min side in its non-saturating form (as in lab 05);
+# - (III) `loss_lae`, the second objective, with $w = F(z)$ computed without a graph.
+#
+# Where the code differs from the paper: $\Delta$ is a *mean* over the code's entries (as in the
+# official code), not the summed squared norm, which rescales it by $1/\dim w$; R1 may be *lazy*
+# (every `r1_every` steps, multiplied by `r1_every` to keep its average weight; every step by default
+# here); and F only sets the target in (III), as in the paper's Algorithm 1.
+#
+# **R1** (Mescheder et al. 2018; lab 05 introduced it) penalises the slope of D's answer at real
+# images, $\frac{\gamma}{2}\,\mathbb{E}_x\lVert\nabla_x D(E(x))\rVert^2$ with `r1_gamma` $= \gamma$:
+# D's verdict must change slowly around the data, which keeps the game from oscillating. Here the
+# gradient runs through E too, since D judges E's code.
+#
 # ## 3. Train it
 # The MNIST defaults (z and w of 50 numbers, E and G MLPs of four levels of 512, Adam 1e-3, R1 gamma 1, an
 # exponential moving average of F, G and E used for sampling), 4 epochs (the default run trains 13;
@@ -68,6 +96,23 @@ samples = alae.sample(2000, generator=torch.Generator().manual_seed(0))
 cover = lk.coverage(samples)
 lk.show(samples[:64], nrow=16, title=f"ALAE: 64 samples G(F(z)); precision {lk.precision(samples[:500]):.2f}, "
         f"class entropy {cover['entropy']:.2f}")
+lk.curves(alae, "ALAE: the three updates' losses (r1 on the steps that compute it), and D's mean logit")
+lk.cite("ema_decay", alae.hparams.ema_decay, "{:g}")
+lk.cite("ema_steps", round(1 / (1 - alae.hparams.ema_decay)), "{:,}")
+
+# %% [markdown]
+# **EMA.** The samples above come from an *exponential moving average* of the weights of F, G and E,
+# not from the weights as they are at the last step: after every step each averaged weight moves a
+# little towards the live one, $\bar\theta \leftarrow d\,\bar\theta + (1 - d)\,\theta$ with
+# `ema_decay` $d$ = {{ema_decay}} (`Averaged.update` in `genzoo/models/ema.py`, with a warm-up that
+# follows the live weights closely in the first steps). That averages over roughly the last
+# $1/(1 - d)$ = {{ema_steps}} steps, which smooths out the back-and-forth of the adversarial game; the
+# model computes with the averages whenever it is in eval mode (`ema.live(net)` is the trained network
+# without its average).
+#
+# The curves: `d` and `g` do not fall together, as a loss does, because each player's loss is the
+# other's gain; the two mean logits show how far apart D holds real and generated codes. `lae`, the
+# latent autoencoding, is an ordinary loss and falls.
 
 # %% [markdown]
 # ## 4. The latent autoencoding term at work
@@ -92,13 +137,15 @@ for ax, (name, model) in zip(axes, [("untrained", fresh.eval()), ("trained 4 epo
     ax.set_xlabel("w = F(z), coordinates 0-3")
     ax.set_ylabel("E(G(w)), the same coordinates")
     ax.set_title(f"{name}: error / variance of w = {rel:.2f}")
+    lk.cite("rel_" + name.split()[0], rel, "{:.2f}")
     ax.legend(loc="upper left")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Untrained, E's answer has nothing to do with w (the error is as large as w's own variance, or larger).
-# Trained, the points lie along the diagonal: E reads back most of what G was told to draw.
+# Untrained, E's answer has nothing to do with w: the error is {{rel_untrained}} times w's own variance.
+# Trained, it is {{rel_trained}} times: the points lie along the diagonal, and E reads back most of
+# what G was told to draw.
 #
 # ## 5. Reconstructions without a pixel loss
 # Nothing in the three updates compares pixels. Still, G(E(x)) of a real image is a picture of it:
@@ -114,15 +161,19 @@ lk.show(torch.cat([x, alae_recon, ae_recon]), nrow=20,
         title="Test digits (top), the ALAE's G(E(x)) (middle), a plain AE's reconstruction (bottom)",
         row_labels=["input", "ALAE", "AE"])
 print(f"pixel MSE on the test set: ALAE {lk.recon_mse(alae, x_test):.4f}, AE (1 epoch) {lk.recon_mse(ae, x_test):.4f}")
-print(f"sharpness (variance of the Laplacian): real {lk.sharpness(x_test[:1000]):.4f}, "
-      f"ALAE {lk.sharpness(alae.reconstruct(x_test[:1000])):.4f}, AE {lk.sharpness(ae.reconstruct(x_test[:1000])):.4f}")
+sharp = {"real": lk.sharpness(x_test[:1000]), "ALAE": lk.sharpness(alae.reconstruct(x_test[:1000])),
+         "AE": lk.sharpness(ae.reconstruct(x_test[:1000]))}
+print("sharpness (variance of the Laplacian): " + ", ".join(f"{k} {v:.4f}" for k, v in sharp.items()))
+lk.cite("mse_alae", lk.recon_mse(alae, x_test), "{:.4f}")
+lk.cite("mse_ae", lk.recon_mse(ae, x_test), "{:.4f}")
+lk.cite("sharp_ratio", sharp["ALAE"] / sharp["AE"], "{:.1f}")
 
 # %% [markdown]
-# The ALAE was never asked for the pixels, yet its pixel error is not far from the AE's, and its
-# reconstructions are sharper (about twice the AE's variance of the Laplacian, nearer the real digits'):
-# they are redrawn by a generator, not averaged by a decoder. They are not copies either: where a digit
-# is unusual (a broken 4, a 5 with a loop) the ALAE draws a more common digit of that class, in a
-# similar hand. Exercise 2 measures how often the digit survives.
+# The ALAE was never asked for the pixels, yet its pixel error is {{mse_alae}} against the AE's
+# {{mse_ae}}, and the variance of the Laplacian of its reconstructions is {{sharp_ratio}} times the AE's
+# (compare both with the real digits' above): they are redrawn by a generator, not averaged by a
+# decoder. They are not copies either: look along the middle row for digits the ALAE redrew as a more
+# common shape, sometimes as another digit. Exercise 2 measures how often the digit survives.
 #
 # ## 6. Walking in w
 # Encode two test images, walk the straight line between their codes, and decode each point
@@ -250,6 +301,14 @@ def check_midpoints():
 
 
 check_midpoints()
+
+# %% [markdown]
+# ## Summary
+# - The ALAE splits G into G o F and D into D o E, plays the GAN game on codes, and adds a latent
+#   autoencoder E(G(w)) = w: two objectives in three updates.
+# - R1 keeps the game stable, the EMA of the weights smooths it, and the curves show a game, not a descent.
+# - Without any pixel loss, G(E(x)) redraws real images; walks in w bend shapes instead of fading them.
+# - Next: StyleALAE (lab 07) gives w to every level of G as a style.
 
 # %%
 lk.finish()
