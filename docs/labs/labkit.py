@@ -329,20 +329,42 @@ def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 _REAL_FEATURES: list = []
 
 
+def _real_features() -> tuple[torch.Tensor, torch.Tensor]:
+    """(features, k = 3 radii) of the 5,000 test digits that precision and recall compare against."""
+    from genzoo.metrics.features import extract
+    from genzoo.metrics.precision_recall import knn_radii
+
+    classify(torch.zeros(1, 1, 28, 28))  # loads the classifier
+    if not _REAL_FEATURES:
+        real, _ = extract(_CLASSIFIER[0], test_set()[0][5000:])
+        _REAL_FEATURES.extend([real, knn_radii(real, 3)])
+    return _REAL_FEATURES[0], _REAL_FEATURES[1]
+
+
 def precision(images: torch.Tensor) -> float:
     """Share of the images that look like real digits: genzoo's improved precision (genzoo/metrics/
     precision_recall.py, k = 3) against 5,000 test digits, in the shipped classifier's feature space.
     Other real test digits score well below 1 (a k = 3 ball around each of 5,000 points leaves gaps);
     blurry blends and noise score near 0. Lab 01 measures the real digits' own score."""
     from genzoo.metrics.features import extract
+    from genzoo.metrics.precision_recall import inside_manifold
+
+    real, radii = _real_features()
+    fake, _ = extract(_CLASSIFIER[0], images)
+    return inside_manifold(fake, real, radii).float().mean().item()
+
+
+def recall(images: torch.Tensor) -> float:
+    """Share of the 5,000 real test digits that the images cover: genzoo's improved recall (k = 3), each
+    image's ball reaching to its 3rd nearest neighbour among the images. Precision's mirror: a model that
+    draws few distinct shapes scores low however real they look. It grows with the number of images
+    (more balls), so compare models on equally many."""
+    from genzoo.metrics.features import extract
     from genzoo.metrics.precision_recall import inside_manifold, knn_radii
 
-    classify(images[:1])
-    if not _REAL_FEATURES:
-        real, _ = extract(_CLASSIFIER[0], test_set()[0][5000:])
-        _REAL_FEATURES.extend([real, knn_radii(real, 3)])
+    real, _ = _real_features()
     fake, _ = extract(_CLASSIFIER[0], images)
-    return inside_manifold(fake, *_REAL_FEATURES).float().mean().item()
+    return inside_manifold(real, fake, knn_radii(fake, 3)).float().mean().item()
 
 
 def coverage(images: torch.Tensor) -> dict:

@@ -1,0 +1,195 @@
+"""Every exercise of every lab, judged without training: an untouched answer is TODO, a plausible wrong answer
+is FAIL, and the lab's own solution is PASS.
+
+The judges are ``docs/labs/checks.py`` (``check_NN_exK``); the untouched answer and the solution are taken
+from the lab's source itself (its cells tagged ``exercise`` and ``solution``), so the test follows the labs.
+Each lab adds its rows to ``CASES``: the name its answer cells define, the judge's context (small tensors or
+an untrained tiny model; nothing here reads MNIST or trains), a wrong answer, and the notebook names its
+solution cell reads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import torch
+
+jupytext = pytest.importorskip("jupytext")  # the genzoo[labs] extra
+
+LABS = Path(__file__).resolve().parents[1] / "docs" / "labs"
+sys.path.insert(0, str(LABS))
+import checks  # noqa: E402  (docs/labs is not a package)
+
+plt = pytest.importorskip("matplotlib.pyplot")
+
+
+@dataclass(frozen=True)
+class Case:
+    lab: str  # "01": the source docs/labs/src/01_*.py, the judge checks.check_01_<exercise>
+    exercise: str  # "ex1"
+    answer: str  # the name the exercise and solution cells define
+    context: Callable[[], dict]  # the judge's keyword arguments
+    wrong: Callable[[dict], object]  # a plausible wrong answer, given the context
+    names: dict[str, str] = field(default_factory=dict)  # notebook name the solution reads -> context key
+
+    def __str__(self) -> str:
+        return f"{self.lab}-{self.exercise}"
+
+
+CASES: list[Case] = []
+
+
+def cell_answer(case: Case, tag: str, context: dict):
+    """Run the lab's cell tagged ``tag`` that defines ``case.answer`` and return what it defines."""
+    [source] = sorted((LABS / "src").glob(f"{case.lab}_*.py"))
+    defines = re.compile(rf"^(def {case.answer}\(|{case.answer}\s*=)", re.M)
+    cells = [c.source for c in jupytext.read(source).cells if tag in c.metadata.get("tags", [])]
+    [code] = [c for c in cells if defines.search(c)]
+    import labkit as lk
+
+    import genzoo.priors as priors
+
+    namespace = {"torch": torch, "lk": lk, "math": math, "priors": priors, "checks": checks}
+    namespace |= {name: context[key] for name, key in case.names.items()}
+    exec(compile(code, f"{source.name} ({tag})", "exec"), namespace)
+    return namespace[case.answer]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def tiny(name: str, **kwargs):
+    """An untrained small model of the zoo, seeded, in eval mode."""
+    from genzoo.registry import MODELS
+
+    torch.manual_seed(0)
+    return MODELS.get(name)(hidden_dims=[32], **kwargs).eval()
+
+
+# ----- lab 05 --------------------------------------------------------------------------------------
+def readings() -> dict:
+    return {"mixed": torch.randint(0, 10, (300,), generator=torch.Generator().manual_seed(0)),
+            "collapsed": torch.full((50,), 7)}  # fmt: skip
+
+
+def entropy_in_nats(digits):  # forgets to divide by log 10
+    p = torch.bincount(digits, minlength=10).double() / len(digits)
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+def aegan_context() -> dict:
+    return {"model": tiny("aegan", latent_dim=4), "z": torch.randn(50, 4, generator=torch.Generator().manual_seed(0))}
+
+
+@torch.no_grad()
+def cycle_per_unit_variance(model, z):  # divides by the variance of one code, not of a difference
+    return float(((model.encode(model.decode(z)) - z) ** 2).mean())
+
+
+def real_pool() -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {"images": torch.rand(300, 1, 28, 28, generator=g), "labels": torch.arange(300) % 10}
+
+
+CASES += [
+    Case("05", "ex1", "class_entropy", lambda: {"readings": readings()}, lambda c: entropy_in_nats),
+    Case("05", "ex2", "cycle_vs_random", aegan_context, lambda c: cycle_per_unit_variance),
+    Case(
+        "05",
+        "ex3",
+        "pick",
+        real_pool,  # random real digits: every class, and most of the pool covered
+        lambda c: lambda labels: torch.randint(0, len(labels), (2000,), generator=torch.Generator().manual_seed(1)),
+    ),
+]
+
+
+# ----- lab 06 --------------------------------------------------------------------------------------
+def alae_context() -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {"model": tiny("alae"), "images": torch.rand(40, 1, 28, 28, generator=g), "labels": torch.arange(40) % 10}
+
+
+def alae_pairs() -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {
+        "model": tiny("alae"),
+        "a": torch.rand(6, 1, 28, 28, generator=g),
+        "b": torch.rand(6, 1, 28, 28, generator=g),
+    }
+
+
+@torch.no_grad()
+def confidence_per_digit(model, images, labels):  # the classifier's confidence, not whether it reads the digit
+    _, confidence = lk_classify(model.reconstruct(images))
+    return torch.stack([confidence[labels == d].mean() for d in range(10)])
+
+
+def lk_classify(images):
+    import labkit
+
+    return labkit.classify(images)
+
+
+CASES += [
+    Case(
+        "06",
+        "ex1",
+        "updates",
+        lambda: {"moved": [{"D", "E"}, {"F", "G"}, {"E"}, {"G"}]},
+        lambda c: {"I": {"E", "D"}, "II": {"F", "G"}, "III": {"F", "E", "G"}},
+    ),  # F trained by the LAE too
+    Case("06", "ex2", "digit_kept", alae_context, lambda c: confidence_per_digit),
+    Case("06", "ex3", "midpoints", alae_pairs, lambda c: lambda model, a, b: (a + b) / 2),
+]
+
+
+# ----- lab 07 --------------------------------------------------------------------------------------
+def adain_context() -> dict:
+    from genzoo.nn.style import AdaIN
+
+    torch.manual_seed(0)
+    return {"layer": AdaIN(4, 6), "w": torch.randn(8, 6)}
+
+
+def adain_unbiased(x, style):  # the variance with Bessel's correction: not instance norm's
+    scale, shift = style[:, :, None, None].chunk(2, dim=1)
+    return (x - x.mean((2, 3), keepdim=True)) / (x.var((2, 3), keepdim=True) + 1e-5).sqrt() * (1 + scale) + shift
+
+
+CASES += [
+    Case("07", "ex1", "adain", adain_context, lambda c: adain_unbiased),
+    Case(
+        "07",
+        "ex2",
+        "prediction",
+        lambda: {"share_a": 0.7, "share_b": 0.05, "changed": {"coarse": 0.85, "fine": 0.35}},
+        lambda c: {"level": "fine", "share_a": 0.65},
+        {"changed": "changed"},
+    ),  # the share right, the reason not
+]
+
+
+# ----- the test ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_untouched_wrong_and_solution(case: Case, capsys):
+    judge = getattr(checks, f"check_{case.lab}_{case.exercise}")
+    context = case.context()
+    assert judge(cell_answer(case, "exercise", context), **context) == checks.TODO
+    assert judge(case.wrong(context), **context) == checks.FAIL, capsys.readouterr().out
+    assert judge(cell_answer(case, "solution", context), **context) == checks.PASS, capsys.readouterr().out
+
+
+def test_every_judge_has_a_row():
+    judges = {name for name in dir(checks) if re.fullmatch(r"check_\d\d_ex\d", name)}
+    assert judges == {f"check_{c.lab}_{c.exercise}" for c in CASES}
