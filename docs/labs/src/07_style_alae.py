@@ -73,12 +73,12 @@ lk.source(style_layers.StyleReadConv.forward)
 # %% [markdown]
 # ## 2. Train it
 # The MNIST defaults: a learned 7 x 7 constant, style levels at 7 x 7 (16 channels) and 14 x 14 (8
-# channels), plain stride-2 layers to and from 28 x 28, per-pixel noise, w of 50 numbers. One epoch (430
+# channels), plain stride-2 layers to and from 28 x 28, per-pixel noise, w of 50 numbers. Two epochs (860
 # batches; the default run trains 8, `docs/models/style_alae.md` has its curve), so that the lab runs in
 # 3 minutes on a CPU; every section below uses this one model. Samples are G(F(z)) with fresh noise:
 
 # %%
-model = lk.train("style_alae", epochs=1)
+model = lk.train("style_alae", epochs=2)
 print("style levels of G, coarse first (side in pixels):", model.style_sides)
 samples = model.sample(2000, generator=torch.Generator().manual_seed(0))
 cover = lk.coverage(samples)
@@ -136,7 +136,7 @@ changed = {"coarse": coarse_changed, "fine": fine_changed}  # exercise 2 reasons
 # level in {{fine_changed}}. In the picture: with code #k at 7 x 7, the rows draw much the same digit,
 # whatever code they keep at 14 x 14. The fine level keeps the shape and changes the strokes:
 # their thickness, texture and speckle. The classifier's reading still changes in {{fine_changed}} of
-# the samples when only the fine level is redrawn, because many of these one-epoch digits are ambiguous shapes
+# the samples when only the fine level is redrawn, because many of these two-epoch digits are ambiguous shapes
 # that a few strokes tip one way or the other. (On 28 x 28 digits there are only two style levels; on
 # StyleGAN's faces, with nine, the split into pose, features and colour is much finer.)
 #
