@@ -263,7 +263,8 @@ def main() -> int:
             try:
                 took = execute(nb, LABS / ("solutions" if kind == "solution" else ""), env)
             except Exception as err:  # a cell error: report it and go on with the other labs
-                failures.append(f"{label}: {type(err).__name__}: {(str(err).strip().splitlines() or [repr(err)])[-1][:300]}")
+                last = (str(err).strip().splitlines() or [repr(err)])[-1]  # some errors have no message
+                failures.append(f"{label}: {type(err).__name__}: {last[:300]}")
                 print(f"ERROR {label}", flush=True)
                 continue
             sanitise(nb)
