@@ -67,12 +67,149 @@ def _close_figures():
     plt.close("all")
 
 
+# ----- lab 01 --------------------------------------------------------------------------------------
 def tiny(name: str, **kwargs):
     """An untrained small model of the zoo, seeded, in eval mode."""
     from genzoo.registry import MODELS
 
     torch.manual_seed(0)
     return MODELS.get(name)(hidden_dims=[32], **kwargs).eval()
+
+
+def ring(n: int = 600) -> torch.Tensor:
+    """2-D codes on a ring of radius 4 to 5 around (1, 1): its centre is a hole, its box's corners are not."""
+    g = torch.Generator().manual_seed(0)
+    angle, radius = 2 * math.pi * torch.rand(n, generator=g), 4 + torch.rand(n, generator=g)
+    return torch.stack([radius * angle.cos(), radius * angle.sin()], 1) + 1
+
+
+def correlated_codes() -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    mix = torch.tensor([[2.0, 0.0, 0.0], [1.5, 1.0, 0.0], [-0.5, 0.3, 0.5]])
+    return torch.randn(3000, 3, generator=g) @ mix.T + torch.tensor([3.0, -1.0, 0.5])
+
+
+def ae_context() -> dict:
+    return {
+        "model": tiny("ae", latent_dim=4),
+        "images": torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)),
+    }
+
+
+@torch.no_grad()
+def summed_errors(model, images):  # the sum over pixels, not the mean
+    return ((model.decode(model.encode(images)) - images) ** 2).flatten(1).sum(1)
+
+
+def diagonal_sampler(z, n, generator):  # ignores the correlations
+    return z.mean(0) + z.std(0) * torch.randn(n, z.shape[1], generator=generator)
+
+
+CASES += [
+    Case("01", "ex1", "my_recon_errors", ae_context, lambda c: summed_errors),
+    Case("01", "ex2", "code_sampler", lambda: {"codes": correlated_codes()}, lambda c: diagonal_sampler),
+    Case("01", "ex3", "hole", lambda: {"codes": ring()}, lambda c: c["codes"].quantile(0.01, 0), {"z2": "codes"}),
+]
+
+
+# ----- lab 02 --------------------------------------------------------------------------------------
+def posteriors() -> dict:
+    """Posteriors of 4 images in 4 dimensions: one dimension unused (N(0, 1) for every image), one that
+    carries nothing in its mean but is narrow (its KL is log-variance alone), two ordinary ones."""
+    g = torch.Generator().manual_seed(0)
+    mu = torch.stack([torch.zeros(4), torch.zeros(4), torch.randn(4, generator=g), 2 + torch.randn(4, generator=g)], 1)
+    logvar = torch.stack([torch.zeros(4), torch.full((4,), -2.0), torch.full((4,), -1.0), torch.zeros(4)], 1)
+    return {"a": (mu, logvar), "b": (mu[:, :1], logvar[:, :1])}
+
+
+CASES += [
+    Case("02", "ex1", "reparameterise", dict, lambda c: lambda mu, logvar, eps: mu + logvar.exp() * eps),
+    Case(
+        "02",
+        "ex2",
+        "kl_monte_carlo",
+        lambda: {"mu": torch.randn(64, 16) * 0.8, "logvar": torch.randn(64, 16) * 0.3 - 1.0},
+        lambda c: lambda mu, logvar, n=2000: 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(),
+    ),  # fmt: skip
+    Case(
+        "02",
+        "ex3",
+        "active_dims",
+        lambda: {"posteriors": posteriors()},
+        lambda c: lambda mu, logvar, threshold=0.01: int(((0.5 * mu.pow(2)).mean(0) > threshold).sum()),
+    ),  # fmt: skip
+]
+
+
+# ----- lab 03 --------------------------------------------------------------------------------------
+def cvae_context() -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {"model": tiny("cvae", latent_dim=4), "z": torch.randn(8, 4, generator=g), "y": torch.arange(8) % 10}
+
+
+def cvae_images() -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {"model": tiny("cvae", latent_dim=4), "x": torch.rand(8, 1, 28, 28, generator=g), "y": torch.arange(8)}
+
+
+@torch.no_grad()
+def restyle_with_target(model, x, y, digit):  # reads the code with the label asked for, not the image's own
+    target = torch.full((len(x),), digit)
+    return model.decode(model.encode(x, target), target)
+
+
+def cut_decoder_only(model):
+    import copy
+
+    cut = copy.deepcopy(model)
+    with torch.no_grad():
+        next(m for m in cut.decoder.modules() if isinstance(m, torch.nn.Linear)).weight[:, model.latent_dim :] = 0
+    return cut
+
+
+CASES += [
+    Case(
+        "03",
+        "ex1",
+        "decoder_input",
+        cvae_context,
+        lambda c: lambda z, y, k: torch.cat([torch.nn.functional.one_hot(y, k).float(), z], 1),
+    ),  # fmt: skip
+    Case("03", "ex2", "restyle", cvae_images, lambda c: restyle_with_target),
+    Case("03", "ex3", "without_label", cvae_images, lambda c: cut_decoder_only),
+]
+
+
+# ----- lab 04 --------------------------------------------------------------------------------------
+def knn_codes() -> dict:
+    g = torch.Generator().manual_seed(0)
+    y_tr, y_te = torch.arange(300) % 3, torch.arange(90) % 3
+    centres = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
+    z_tr, z_te = centres[y_tr] + torch.randn(300, 2, generator=g), centres[y_te] + torch.randn(90, 2, generator=g)
+    return {"codes": {"clustered": (z_tr, y_tr, z_te, y_te)}}
+
+
+def farthest_vote(z_train, y_train, z_test, y_test, k=5):  # topk's default: the k largest distances
+    nearest = torch.cdist(z_test, z_train).topk(k).indices
+    return float((y_train[nearest].mode(1).values == y_test).float().mean())
+
+
+CASES += [
+    Case(
+        "04",
+        "ex1",
+        "digit_codes",
+        lambda: {"scale": 5.0},
+        lambda c: lambda digit, n, generator=None: priors_mixture(n, generator),
+    ),  # fmt: skip
+    Case("04", "ex2", "knn_accuracy", knn_codes, lambda c: farthest_vote),
+]
+
+
+def priors_mixture(n: int, generator) -> torch.Tensor:  # the whole flower: the digit's petal is ignored
+    from genzoo.priors import sample_prior
+
+    return sample_prior("mixture", n, 2, 5.0, generator)
 
 
 # ----- lab 05 --------------------------------------------------------------------------------------

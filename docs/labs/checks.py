@@ -73,6 +73,235 @@ def _tensor(value, what: str) -> torch.Tensor:
         raise TypeError(f"{what} is not a tensor of numbers ({type(value).__name__})") from err
 
 
+# ----- lab 01: the autoencoder ---------------------------------------------------------------------
+@judge("ex1")
+@torch.no_grad()
+def check_01_ex1(my_recon_errors, model, images: torch.Tensor) -> str:
+    """Per-image reconstruction errors: each image's MSE over its pixels, against the model's own."""
+    mine = _tensor(given(my_recon_errors(model, images)), "my_recon_errors(...)").reshape(-1)
+    truth = ((model.reconstruct(images) - images) ** 2).flatten(1).mean(1)
+    if mine.shape != truth.shape:
+        return verdict("ex1", False, f"{len(mine)} numbers for {len(images)} images: one error per image")
+    ok = torch.allclose(mine, truth, rtol=1e-4, atol=1e-7)
+    worst = int((mine - truth).abs().argmax())
+    return verdict("ex1", ok, f"mean of your errors {float(mine.mean()):.5f}, genzoo's test/recon_mse "
+                   f"{lk.recon_mse(model, images):.5f}; image {worst}: yours {float(mine[worst]):.5f}, "
+                   f"the model's {float(truth[worst]):.5f}" + ("" if ok else " (a mean over the pixels of each "
+                   "image, in [0, 1]: decode applies the sigmoid)"))  # fmt: skip
+
+
+@judge("ex2")
+def check_01_ex2(code_sampler, codes: torch.Tensor) -> str:
+    """New codes from the Gaussian with the codes' mean and full covariance: the draws' mean, spread and
+    correlations must be the codes' (20,000 draws: a margin of 5x the Monte Carlo error), and the draws
+    must be new points, not codes drawn again."""
+    n = 20000
+    draws = _tensor(given(code_sampler(codes, n, torch.Generator().manual_seed(1))), "code_sampler(...)")
+    if draws.shape != (n, codes.shape[1]):
+        return verdict("ex2", False, f"shape {tuple(draws.shape)}, needs ({n}, {codes.shape[1]})")
+    std = codes.std(0)
+    mean_off = float(((draws.mean(0) - codes.mean(0)).abs() / std).max())  # in units of each dimension's std
+    std_off = float((draws.std(0) / std - 1).abs().max())
+    corr_off = float((torch.corrcoef(draws.T) - torch.corrcoef(codes.T)).abs().max())
+    nearest = torch.cdist(draws[:1000], codes).min(1).values
+    copies = float((nearest < 1e-4 * float(std.mean())).float().mean())
+    ok = mean_off <= 0.05 and std_off <= 0.05 and corr_off <= 0.05 and copies <= 0.01
+    return verdict("ex2", ok, f"largest differences from the codes: mean {mean_off:.3f} std (needs <= 0.05), "
+                   f"std {std_off:.1%} (needs <= 5%), correlation {corr_off:.3f} (needs <= 0.05); "
+                   f"{copies:.0%} of the draws are codes drawn again (needs none)")  # fmt: skip
+
+
+def enclosure(points: torch.Tensor, codes: torch.Tensor, sectors: int = 8,
+              reach: float = 1.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """How much of a hole each of ``points`` (M, 2) is among 2-D ``codes`` (N, 2), as three tensors (M,):
+    the distance to the nearest code, that distance over the codes' spread, and how many of ``sectors``
+    directions around the point hold at least 0.5% of the codes within ``reach`` spreads. The spread is
+    the median distance of the codes from their median: a scale that a few far codes do not move."""
+    spread = float((codes - codes.median(0).values).norm(dim=1).median())
+    nearest, filled = [], []
+    for chunk in points.reshape(-1, 2).split(256):  # (256, N) distances at a time
+        offsets = codes[None] - chunk[:, None]  # (M, N, 2)
+        distance = offsets.norm(dim=2)
+        sector = ((torch.atan2(offsets[..., 1], offsets[..., 0]) + math.pi) / (2 * math.pi) * sectors).long()
+        within = distance <= reach * spread
+        counts = torch.stack([(within & (sector % sectors == k)).sum(1) for k in range(sectors)], 1)
+        nearest.append(distance.min(1).values)
+        filled.append((counts >= 0.005 * len(codes)).sum(1))
+    nearest_all = torch.cat(nearest)
+    return nearest_all, nearest_all / spread, torch.cat(filled)
+
+
+@judge("ex3")
+def check_01_ex3(hole, codes: torch.Tensor) -> str:
+    """A hole: far from every code (at least 15% of the codes' spread: the best holes of the lab's 2-D AE are
+    twice that) and yet among them (codes in all 8 directions around it, within 1.5 spreads), so that a
+    corner of the plot's box, empty but outside the codes, is no hole."""
+    h = _tensor(hole, "hole").reshape(-1)
+    if h.numel() != 2:
+        return verdict("ex3", False, f"hole has {h.numel()} numbers; a 2-D code has 2")
+    distance, relative, filled = (float(t) for t in enclosure(h, codes))
+    ok = relative >= 0.15 and filled == 8
+    where = ", ".join(f"{float(v):.2f}" for v in h)
+    return verdict("ex3", ok, f"({where}): nearest code {distance:.2f} away, {relative:.2f} of the codes' "
+                   f"spread (needs >= 0.15); codes around it in {filled:.0f} of 8 directions (needs 8: a hole is "
+                   f"surrounded by codes)")  # fmt: skip
+
+
+# ----- lab 02: the VAE -----------------------------------------------------------------------------
+@judge("ex1")
+def check_02_ex1(reparameterise) -> str:
+    """z = mu + sigma * eps from the given eps (sigma = exp(logvar / 2)), with gradients reaching both."""
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(4000, 3, generator=g).requires_grad_()
+    logvar = torch.randn(4000, 3, generator=g).requires_grad_()
+    eps = torch.randn(4000, 3, generator=g)
+    z = given(reparameterise(mu, logvar, eps))
+    if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
+        return verdict("ex1", False, f"needs a tensor of shape {tuple(mu.shape)}, like mu")
+    same = torch.allclose(z, mu + (0.5 * logvar).exp() * eps, atol=1e-5)
+    z.sum().backward()  # d z / d mu = 1 and d z / d logvar = sigma * eps / 2, if z is built from them
+    grads = mu.grad is not None and logvar.grad is not None and bool(logvar.grad.abs().sum() > 0)
+    return verdict("ex1", same and grads, f"z is the sample of N(mu, exp(logvar)) made from eps: {same}; "
+                   f"gradients reach mu and logvar: {grads}")  # fmt: skip
+
+
+@judge("ex2")
+def check_02_ex2(kl_monte_carlo, mu: torch.Tensor, logvar: torch.Tensor) -> str:
+    """A Monte Carlo estimate of KL(q || N(0, I)) within 2% of the closed form (its own error: about 0.1%)."""
+    from genzoo.losses import kl_to_standard_normal
+
+    torch.manual_seed(0)  # the student's sampling: the same draws on every run
+    estimate = float(given(kl_monte_carlo(mu, logvar)))
+    exact = float(kl_to_standard_normal(mu, logvar))
+    ok = abs(estimate - exact) <= 0.02 * abs(exact)
+    return verdict("ex2", ok, f"your estimate {estimate:.3f} nats per image, the closed form {exact:.3f} "
+                   f"(needs to be within 2%)")  # fmt: skip
+
+
+def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z_j|x) || N(0, 1)) of each code dimension j, averaged over the rows: (D,) nats."""
+    return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0)
+
+
+@judge("ex3")
+@torch.no_grad()
+def check_02_ex3(active_dims, posteriors: dict) -> str:
+    """The number of code dimensions whose KL, averaged over the images, is above 0.01 nats, for each
+    model's posteriors {name: (mu, logvar)}. Dimensions within a factor 2 of the threshold may be
+    counted either way, so a rounding difference never decides the verdict."""
+    lines, ok = [], True
+    for name, (mu, logvar) in posteriors.items():
+        mine = given(active_dims(mu, logvar))
+        kl = kl_per_dimension(mu, logvar)
+        low, high = int((kl > 0.02).sum()), int((kl > 0.005).sum())
+        right = isinstance(mine, int | float | torch.Tensor) and low <= float(mine) <= high
+        ok &= right
+        lines.append(f"{name}: {float(mine):g}" + ("" if right else " (not what the posteriors say)"))
+    return verdict("ex3", ok, "your count of active dimensions, " + "; ".join(lines))
+
+
+# ----- lab 03: the CVAE ----------------------------------------------------------------------------
+@judge("ex1")
+@torch.no_grad()
+def check_03_ex1(decoder_input, model, z: torch.Tensor, y: torch.Tensor) -> str:
+    """The decoder's input built by hand: the decoder must draw from it exactly what the CVAE draws for (z, y)."""
+    mine = _tensor(given(decoder_input(z, y, model.num_classes)), "decoder_input(...)")
+    width = model.latent_dim + model.num_classes
+    if mine.shape != (len(z), width):
+        return verdict("ex1", False, f"shape {tuple(mine.shape)}; the decoder reads ({len(z)}, {width})")
+    difference = float((model.decoder(mine) - model.decoder_logits(z, model.condition(y))).abs().max())
+    return verdict("ex1", difference < 1e-5, f"the decoder's logits from your input differ from the CVAE's by "
+                   f"{difference:.2g} at most (needs < 1e-5)")  # fmt: skip
+
+
+@judge("ex2")
+@torch.no_grad()
+def check_03_ex2(restyle, model, x: torch.Tensor, y: torch.Tensor, digit: int = 7) -> str:
+    """Each image rewritten as ``digit`` in its own style: its code must be read with its own label."""
+    out = _tensor(given(restyle(model, x, y, digit)), "restyle(...)")
+    if out.shape != x.shape:
+        return verdict("ex2", False, f"shape {tuple(out.shape)}, needs {tuple(x.shape)}, one image per input")
+    style = model.decode(model.encode(x, y), torch.full((len(x),), digit))
+    err = float((out - style).abs().max())  # 0 up to rounding for the same computation
+    read, _ = lk.classify(out)
+    share = float((read == digit).float().mean())
+    lk.show(torch.cat([x[:12], out[:12]]), nrow=12, row_labels=["input", f"as {digit}"],
+            title=f"Test images rewritten as {digit} ({share:.0%} of {len(x)} read as {digit})")  # fmt: skip
+    return verdict("ex2", err < 1e-5, f"{share:.0%} read as {digit}; your images keep each input's own style "
+                   f"(the code of x read with its true label): {err < 1e-5}")  # fmt: skip
+
+
+def _first_linear(net: torch.nn.Module) -> torch.nn.Linear:
+    return next(m for m in net.modules() if isinstance(m, torch.nn.Linear))
+
+
+@judge("ex3")
+@torch.no_grad()
+def check_03_ex3(without_label, model, x: torch.Tensor, y: torch.Tensor) -> str:
+    """A copy of the CVAE whose encoder and decoder ignore the label: it must do what the original does when
+    given an all-zero condition (exactly the weights that read the label are cut), and leave the original alone."""
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cut = given(without_label(model))
+    untouched = all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    other = (y + 1) % model.num_classes
+    zero = torch.zeros(len(y), model.num_classes)
+    z = model.encode(x, y)
+    enc_same = torch.allclose(cut.posterior(x, model.condition(other))[0], model.posterior(x, zero)[0], atol=1e-5)
+    dec_same = torch.allclose(cut.decoder_logits(z, model.condition(other)), model.decoder_logits(z, zero), atol=1e-5)
+    changed = sum(int((a != b).sum()) for a, b in zip(model.parameters(), cut.parameters()))
+    label_weights = model.num_classes * (_first_linear(model.encoder).out_features
+                                         + _first_linear(model.decoder).out_features)  # fmt: skip
+    ok = untouched and enc_same and dec_same and changed <= label_weights
+    return verdict("ex3", ok, f"original left alone: {untouched}; encoder and decoder of the copy act as the "
+                   f"original's with no label: {enc_same}, {dec_same}; weights changed: {changed:,} "
+                   f"(the weights that read the label: {label_weights:,})")  # fmt: skip
+
+
+# ----- lab 04: the AAE -----------------------------------------------------------------------------
+@judge("ex1")
+def check_04_ex1(digit_codes, scale: float) -> str:
+    """Codes for one digit from the ten-petal prior (``prior_scale`` = scale): for every digit 0-9, at least
+    95% of 2,000 codes on that digit's petal, spread along it as the petal is (a radial and a tangential
+    std within a factor 1.5 of the petal's: one point repeated is not a sample)."""
+    from genzoo.priors import mixture_of_labels, nearest_petal
+
+    bad = []
+    for digit in range(10):
+        z = _tensor(given(digit_codes(digit, 2000, torch.Generator().manual_seed(digit))), "digit_codes(...)")
+        if z.shape != (2000, 2):
+            return verdict("ex1", False, f"digit_codes(digit, 2000) has shape {tuple(z.shape)}, needs (2000, 2)")
+        petal = mixture_of_labels(torch.full((2000,), digit), 2, scale, torch.Generator().manual_seed(99))
+        angle = 2 * math.pi * digit / 10
+        axes = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        ratio = (z @ axes).std(0) / (petal @ axes).std(0)  # (radial, tangential) spread against the petal's
+        on_petal = float((nearest_petal(z) == digit).float().mean())
+        if on_petal < 0.95 or not bool(((ratio > 1 / 1.5) & (ratio < 1.5)).all()):
+            bad.append(
+                f"{digit} ({on_petal:.0%} on its petal, spread {ratio[0]:.2f} and {ratio[1]:.2f} of the petal's)"
+            )
+    return verdict("ex1", not bad, "every digit's codes fill its own petal" if not bad else
+                   "not a draw from the digit's petal for digit " + ", ".join(bad))  # fmt: skip
+
+
+def knn_reference(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor, y_test: torch.Tensor,
+                  k: int) -> float:  # fmt: skip
+    nearest = torch.cdist(z_test, z_train).topk(k, largest=False).indices
+    return float((y_train[nearest].mode(1).values == y_test).float().mean())
+
+
+@judge("ex2")
+def check_04_ex2(knn_accuracy, codes: dict) -> str:
+    """k-NN digit accuracy from codes, {name: (z_train, y_train, z_test, y_test)}: within 0.02 of a
+    reference for every model (ties between votes may be broken either way)."""
+    lines, ok = [], True
+    for name, (z_tr, y_tr, z_te, y_te) in codes.items():
+        mine = float(given(knn_accuracy(z_tr, y_tr, z_te, y_te, 5)))
+        right = abs(mine - knn_reference(z_tr, y_tr, z_te, y_te, 5)) <= 0.02
+        ok &= right
+        lines.append(f"{name} {mine:.2f}" + ("" if right else " (not what the codes' neighbours vote)"))
+    return verdict("ex2", ok, "5-NN digit accuracy from the codes: " + ", ".join(lines))
+
+
 # ----- lab 05: GAN against AEGAN -------------------------------------------------------------------
 def normalised_entropy(digits: torch.Tensor, classes: int = 10) -> float:
     """Entropy of the histogram of ``digits`` (ints) divided by log ``classes``: genzoo's class entropy."""

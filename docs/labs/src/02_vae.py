@@ -189,8 +189,8 @@ lk.plane_and_scatter(vae2, z2, y_test, "VAE, 2-D code: the decoded prior (left) 
 # N(0, I) disc, so every point in it decodes to something digit-like.
 #
 # ## Exercises
-# Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why. Solutions:
-# `solutions/02_vae.ipynb`.
+# Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why (the checks
+# are in `checks.py`, beside this notebook). Solutions: `solutions/02_vae.ipynb`.
 #
 # ### Exercise 1: the reparameterisation trick
 # Write `reparameterise(mu, logvar, eps)`: the sample z of N(mu, exp(logvar)) made from the standard
@@ -207,22 +207,9 @@ def reparameterise(mu, logvar, eps):
 
 
 # %%
-def check_reparameterise():
-    g = torch.Generator().manual_seed(0)
-    mu = torch.randn(4000, 3, generator=g).requires_grad_()
-    logvar = torch.randn(4000, 3, generator=g).requires_grad_()
-    eps = torch.randn(4000, 3, generator=g)
-    z = reparameterise(mu, logvar, eps)
-    if z is None:
-        return lk.todo("ex1", "reparameterise returns None")
-    expected = mu + (0.5 * logvar).exp() * eps
-    same = torch.allclose(z, expected, atol=1e-5)
-    z.sum().backward()
-    grads = mu.grad is not None and logvar.grad is not None and bool(logvar.grad.abs().sum() > 0)
-    lk.check("ex1", same and grads, f"z matches mu + sigma * eps: {same}; gradients reach mu and logvar: {grads}")
+import checks
 
-
-check_reparameterise()
+checks.check_02_ex1(reparameterise)
 
 
 # %% [markdown]
@@ -246,52 +233,46 @@ def kl_monte_carlo(mu, logvar, n=2000):
 
 
 # %%
-def check_kl():
-    with torch.no_grad():
-        mu, logvar = vae.posterior(x_test[:64])
-    estimate = kl_monte_carlo(mu, logvar)
-    if estimate is None:
-        return lk.todo("ex2", "kl_monte_carlo returns None")
-    exact = float(losses.kl_to_standard_normal(mu, logvar))
-    ok = abs(float(estimate) - exact) <= 0.02 * exact
-    lk.check("ex2", ok, f"your estimate {float(estimate):.3f} nats, the closed form {exact:.3f} (within 2%?)")
+with torch.no_grad():
+    mu, logvar = vae.posterior(x_test[:64])  # the posteriors q(z|x) of 64 test images
+checks.check_02_ex2(kl_monte_carlo, mu=mu, logvar=logvar)
 
-
-check_kl()
 
 # %% [markdown]
-# ### Exercise 3: pick beta
-# Find a `beta` for a 16-D VAE trained like the others (2 epochs) whose samples are digit-like
-# (precision at least 0.5) and whose reconstructions stay good (test MSE at most 0.03). Use the sweep of
-# section 3 to choose; the check trains your model (about 10 s, or loads it if it is one from the sweep).
+# ### Exercise 3: which code dimensions does beta switch off?
+# The KL term is a sum over the code's dimensions, and the cheapest way to pay less of it is to stop
+# using a dimension altogether: make q(z_j|x) = N(0, 1) for every image, so that z_j says nothing about
+# x and costs 0 nats. Write `active_dims(mu, logvar, threshold=0.01)`: the number of dimensions j whose
+# KL(q(z_j|x) || N(0, 1)), averaged over the rows (images), is above `threshold` nats. (Which terms of
+# the closed form of section 1 belong to dimension j?) The check counts them on the posteriors of the
+# sweep's four VAEs.
+#
+# **Think! (3 minutes)**, before you run the check: how many of the 16 dimensions do you expect each
+# beta to keep, and how does that explain the rows of section 3 at beta = 16?
 
 # %% tags=["exercise"]
-my_beta = None  # your answer: a number
+def active_dims(mu, logvar, threshold=0.01):
+    return None  # your code: an int
+
 
 # %% tags=["solution"]
-# From the sweep: beta = 1 reconstructs well and samples well; 0.1 samples badly, 16 reconstructs badly.
-my_beta = 1.0
+def active_dims(mu, logvar, threshold=0.01):
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (N, D): each dimension's own KL term
+    return int((kl.mean(0) > threshold).sum())
 
 
 # %%
-def check_beta():
-    if my_beta is None:
-        return lk.todo("ex3", "my_beta is None")
-    m = lk.train("vae", epochs=2, latent_dim=16, beta=float(my_beta))
-    p = lk.precision(m.sample(500, generator=torch.Generator().manual_seed(0)))
-    e = lk.recon_mse(m, x_test)
-    lk.check("ex3", p >= 0.5 and e <= 0.03,
-             f"beta {my_beta}: sample precision {p:.2f} (needs >= 0.5), test MSE {e:.4f} (needs <= 0.03)")
-
-
-check_beta()
+with torch.no_grad():
+    sweep_posteriors = {f"beta {b:g}": m.posterior(x_test[:2000]) for b, m in vaes.items()}
+checks.check_02_ex3(active_dims, posteriors=sweep_posteriors)
 
 # %% [markdown]
 # ## Summary
 # - The VAE's loss is the negative ELBO: a reconstruction term and a KL term, both in nats; the KL term
 #   has a closed form for Gaussians, and the reparameterisation trick lets gradients through the sampling.
 # - Because the KL term pulls every q(z|x) towards N(0, I), decoding N(0, I) codes gives digits.
-# - beta trades reconstruction against how closely the codes follow the prior; the sweep measures it.
+# - beta trades reconstruction against how closely the codes follow the prior; the sweep measures it,
+#   and exercise 3 counts the code dimensions each beta leaves in use.
 # - Next: the CVAE (lab 03) tells both networks the label, so the code keeps only the style.
 
 # %%
