@@ -149,21 +149,31 @@ for key, name in (("gan", "GAN"), ("r1", "GAN + R1"), ("aegan", "AEGAN")):
     lk.cite(f"entropy_{key}", cover[name]["entropy"], "{:.2f}")
     lk.cite(f"precision_{key}", quality[name][0], "{:.2f}")
     lk.cite(f"recall_{key}", quality[name][1], "{:.2f}")
+
+
+def compared(a: float, b: float, close: float) -> str:
+    """How a compares with b, in words, for the prose (``close``: the difference that counts as none)."""
+    return "about equal to" if abs(a - b) < close else ("above" if a > b else "below")
+
+
+lk.cite("gan_state", "has collapsed" if cover["GAN"]["entropy"] < 0.5 else "has not collapsed in this run")
+lk.cite("entropy_vs", compared(cover["GAN + R1"]["entropy"], cover["AEGAN"]["entropy"], 0.05))
+lk.cite("recall_vs", compared(quality["GAN + R1"][1], quality["AEGAN"][1], 0.02))
 lk.curves(models["GAN"], "GAN: the two losses, and Dx's accuracy on real against generated images")
 lk.curves(models["GAN + R1"], "GAN + R1: the same, with R1's penalty among D's losses")
 
 # %% [markdown]
-# The plain GAN has collapsed: class entropy {{entropy_gan}}, recall {{recall_gan}}. R1 alone cures
-# that: the tuned GAN draws every digit (entropy {{entropy_r1}}, against the AEGAN's {{entropy_aegan}}),
-# and its samples are as real-looking (precision {{precision_r1}} against {{precision_aegan}}). By class
-# coverage the encoder adds nothing over a tuned GAN. Recall tells them apart: the AEGAN's samples reach
-# {{recall_aegan}} of the real digits, the tuned GAN's {{recall_r1}}. The tuned GAN draws every class but
-# fewer ways of writing each; the AEGAN, whose G must also redraw every training image from its code,
-# covers more of the data.
+# The plain GAN {{gan_state}}: class entropy {{entropy_gan}}, recall {{recall_gan}}. With R1 the same
+# networks reach a class entropy of {{entropy_r1}}, {{entropy_vs}} the AEGAN's {{entropy_aegan}}, with
+# precision {{precision_r1}} against {{precision_aegan}}. Recall is the other question: the tuned GAN's
+# samples reach {{recall_r1}} of the real digits, {{recall_vs}} the AEGAN's {{recall_aegan}}. A GAN that
+# draws every class can still draw few ways of writing each; the AEGAN's G must also redraw every
+# training image from its code, which pushes it towards all of them.
 #
-# Two epochs and one seed are a small basis. `experiments/seeds_mnist.jsonl` holds the project's
-# five-seed runs of the same three models at the recipes' 16 epochs, evaluated like `genzoo eval`
-# (10,000 samples against the test split; `docs/models/aegan.md` has the table):
+# Two epochs and one seed are a small basis, and GANs vary from seed to seed.
+# `experiments/seeds_mnist.jsonl` holds the project's five-seed runs of the same three models at the
+# recipes' 16 epochs, evaluated like `genzoo eval` (10,000 samples against the test split;
+# `docs/models/aegan.md` has the table):
 
 # %%
 import json
