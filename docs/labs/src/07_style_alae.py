@@ -130,10 +130,11 @@ print(
 lk.cite("coarse_changed", coarse_changed, "{:.0%}")
 lk.cite("fine_changed", fine_changed, "{:.0%}")
 changed = {"coarse": coarse_changed, "fine": fine_changed}  # exercise 2 reasons from these
+lk.cite("levels_say", "much the same digit" if coarse_changed > fine_changed + 0.2 else "often different digits")
 
 # %% [markdown]
 # Redrawing the coarse level changes the digit read in {{coarse_changed}} of the samples, the fine
-# level in {{fine_changed}}. In the picture: with code #k at 7 x 7, the rows draw much the same digit,
+# level in {{fine_changed}}. In the picture: with code #k at 7 x 7, the rows draw {{levels_say}},
 # whatever code they keep at 14 x 14. The fine level keeps the shape and changes the strokes:
 # their thickness, texture and speckle. The classifier's reading still changes in {{fine_changed}} of
 # the samples when only the fine level is redrawn, because many of these two-epoch digits are ambiguous shapes
