@@ -96,3 +96,10 @@ def test_the_timing_table_is_rewritten_row_by_row(tmp_path):
     text = readme.read_text()
     assert "| 01_a | 50 | 10 |" in text and "| 02_b | 125 | 10 |" in text and "| 03_c | 30 |  |" in text
     assert text.startswith("intro\n") and text.endswith(f"{build.TIMINGS_END}\nafter\n")
+
+
+def test_a_quote_split_over_two_stream_outputs_is_read_whole(tmp_path):
+    (tmp_path / "m.py").write_text("def f():\n    return 1\n")
+    nb = notebook(("out", "# from m.py, lines 1-2\n"))
+    nb.cells[0].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="def f():\n    return 1\n"))
+    assert build.stale_quotes(nb, "lab", root=tmp_path) == []

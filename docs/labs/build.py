@@ -105,8 +105,11 @@ def stale_quotes(nb, label: str, root: Path = ROOT) -> list[str]:
     """Every quote of a source file in nb's outputs that is no longer the file's text, one line each."""
     problems = []
     for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            lines = output.get("text", "").splitlines()
+        # A cell's printed text, whole: the kernel may send one print in several stream outputs (it does on a
+        # loaded machine), and a quote's header must stay with its lines.
+        printed = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        if printed:
+            lines = printed.splitlines()
             for i, line in enumerate(lines):
                 old = OLD_QUOTE.match(line)
                 said = f"{label}: quotes sources without their line numbers (an older build): rebuild it"
