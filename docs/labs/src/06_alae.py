@@ -310,7 +310,8 @@ if checks.check_06_ex3(midpoints, model=alae, a=a, b=b) == checks.PASS:
 # - The ALAE splits G into G o F and D into D o E, plays the GAN game on codes, and adds a latent
 #   autoencoder E(G(w)) = w: two objectives in three updates.
 # - R1 keeps the game stable, the EMA of the weights smooths it, and the curves show a game, not a descent.
-# - Without any pixel loss, G(E(x)) redraws real images; walks in w bend shapes instead of fading them.
+# - Without any pixel loss, G(E(x)) redraws real images; a walk in w is redrawn by G at every step, where a
+#   pixel fade overlays two images (how digit-like the middle is depends on the training: exercise 3).
 # - Next: StyleALAE (lab 07) gives w to every level of G as a style.
 
 # %%
