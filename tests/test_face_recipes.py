@@ -52,6 +52,10 @@ def test_anime_cpu_gan_and_aegan_are_the_controlled_comparison() -> None:
     assert gan.get("seed_everything") == aegan.get("seed_everything")
     shared = effective(gan)
     assert shared.items() <= effective(aegan).items()
+    # The tuned GAN of the five-seed comparison is the same GAN with only R1 switched on.
+    tuned = yaml.safe_load((RECIPE_ROOT / "anime" / "gan_tuned.yaml").read_text())
+    assert tuned["data"] == gan["data"] and tuned["trainer"] == gan["trainer"]
+    assert {k for k, v in effective(tuned).items() if shared.get(k) != v} == {"r1_gamma"}
 
 
 @pytest.mark.slow  # builds and trains every face recipe's networks
