@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from quality_curve import measured
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = {  # name in the table -> genzoo fit arguments
     "gan": ["--model", "gan"],
@@ -133,7 +135,7 @@ def main() -> None:
             start = time.perf_counter()
             png = images / f"{name}_seed{seed}_samples.png" if seed == 0 else None
             result = evaluator.evaluate(ckpt, samples_png=png)
-            quality = next(iter(result["sample_quality"].values()))
+            _, quality = measured(result["sample_quality"])
             import torch  # after the training subprocess: the parent stays light while it runs
 
             epochs = torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"] + 1

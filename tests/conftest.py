@@ -67,7 +67,8 @@ def trained_vae(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Registry name (and ``aae_2d``) -> checkpoint of that model trained for a few batches, made on first use."""
+    """Registry name (and the variants ``aae_2d``, ``aegan_style``) -> checkpoint of that model trained for a
+    few batches, made on first use."""
     root = tmp_path_factory.mktemp("tiny_runs")
     made: dict[str, Path] = {}
 

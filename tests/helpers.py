@@ -218,9 +218,12 @@ def tiny_cli_args(name: str, width: int = 32) -> list[str]:
 
 
 def tiny_runs() -> dict[str, list[str]]:
-    """Run key -> the flags of a tiny run folder of every registered model (and a 2-D AAE)."""
+    """Run key -> the flags of a tiny run folder of every registered model (and a 2-D AAE, an AEGAN around the
+    style generator)."""
     runs = {name: ["--model", name, *tiny_cli_args(name)] for name in MODELS.names()}
     runs["aae_2d"] = ["--model", "aae", "--model.latent_dim", "2", *tiny_cli_args("aae")]
+    runs["aegan_style"] = ["--model", "aegan", *tiny_cli_args("aegan"), "--model.backbone", "conv",
+                           "--model.generator", "style"]  # fmt: skip
     return runs
 
 

@@ -124,6 +124,7 @@ def test_failed_run_is_recorded_not_fatal(tmp_path) -> None:
         (["--max-time", "-5"], "must be at least 0"),
         (["--suite", "no/such.yaml"], "does not exist"),
         (["--suite", "{bad_key}"], "unknown key(s) epochs"),
+        (["--suite", "{empty}"], "is empty; give at least one setting"),
         (["--suite", "{bad_eval}", "--max-epochs", "1"], "unknown setting(s) samples"),
         (["--models", "ae", "--max-epochs", "1", "--metrics", "fid"], "unknown group(s) fid"),
     ],
@@ -131,8 +132,11 @@ def test_failed_run_is_recorded_not_fatal(tmp_path) -> None:
 def test_bench_errors_are_one_line_with_exit_code_2(args, message, tmp_path, capsys) -> None:
     bad_key, bad_eval = tmp_path / "bad_key.yaml", tmp_path / "bad_eval.yaml"
     bad_key.write_text("epochs: 3\n")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing set\n")
     bad_eval.write_text("eval:\n  samples: 3\n")
-    argv = ["bench", *[a.format(bad_key=bad_key, bad_eval=bad_eval) for a in args], "--out", str(tmp_path / "o")]
+    files = {"bad_key": bad_key, "bad_eval": bad_eval, "empty": empty}
+    argv = ["bench", *[a.format(**files) for a in args], "--out", str(tmp_path / "o")]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err

@@ -33,7 +33,8 @@ def test_recipes_cover_every_face_model() -> None:
 
 
 def test_anime_cpu_gan_and_aegan_are_the_controlled_comparison() -> None:
-    """anime/gan.yaml has exactly AEGAN's G, Dx and optimizer settings, data and seed (docs/models/aegan.md)."""
+    """anime/gan.yaml has exactly AEGAN's G, Dx and optimizer settings, data and seed (docs/models/aegan.md);
+    anime/aegan_style.yaml is AEGAN's recipe with only the generator changed."""
     import yaml
 
     from genzoo.runs import import_class
@@ -47,11 +48,20 @@ def test_anime_cpu_gan_and_aegan_are_the_controlled_comparison() -> None:
             **recipe["model"]["init_args"],
         }
 
-    gan, aegan = (yaml.safe_load((RECIPE_ROOT / "anime" / f"{m}.yaml").read_text()) for m in ("gan", "aegan"))
+    gan, aegan, style = (yaml.safe_load((RECIPE_ROOT / "anime" / f"{m}.yaml").read_text())
+                         for m in ("gan", "aegan", "aegan_style"))  # fmt: skip
     assert gan["data"] == aegan["data"] and gan["data"]["init_args"]["size"] == 32
     assert gan.get("seed_everything") == aegan.get("seed_everything")
     shared = effective(gan)
     assert shared.items() <= effective(aegan).items()
+    # The tuned GAN of the five-seed comparison is the same GAN with only R1 switched on.
+    tuned = yaml.safe_load((RECIPE_ROOT / "anime" / "gan_tuned.yaml").read_text())
+    assert tuned["data"] == gan["data"] and tuned["trainer"] == gan["trainer"]
+    assert {k for k, v in effective(tuned).items() if shared.get(k) != v} == {"r1_gamma"}
+    # anime/aegan_style.yaml is anime/aegan.yaml around the style generator, and nothing else
+    changed = {k: v for k, v in effective(style).items() if effective(aegan).get(k) != v}
+    assert changed == {"generator": "style"}
+    assert {k: v for k, v in style.items() if k != "model"} == {k: v for k, v in aegan.items() if k != "model"}
 
 
 @pytest.mark.slow  # builds and trains every face recipe's networks

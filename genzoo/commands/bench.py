@@ -53,9 +53,11 @@ def load_suite(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise GenzooError(f"suite file {path} does not exist; see experiments/suites/ for examples")
     try:
-        suite = yaml.safe_load(path.read_text()) or {}
+        suite = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise GenzooError(f"suite file {path} is not valid YAML ({str(err).splitlines()[0]})") from None
+    if not suite:  # an empty file is a mistake, not a request for the whole default suite
+        raise GenzooError(f"suite file {path} is empty; give at least one setting, e.g. 'models: [ae, vae]'")
     if not isinstance(suite, dict):
         raise GenzooError(f"suite file {path} must be a mapping of settings, e.g. 'data: mnist'")
     unknown = sorted(set(suite) - set(SUITE_KEYS))

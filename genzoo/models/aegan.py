@@ -64,7 +64,7 @@ from genzoo.losses import (
     reconstruction_loss,
 )
 from genzoo.models.ema import averaged
-from genzoo.models.gan import GAN
+from genzoo.models.gan import GAN, GeneratorKind
 from genzoo.nn.blocks import mlp
 from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
@@ -78,6 +78,7 @@ class AEGAN(GAN):
         latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
         hidden_dims: list[PositiveInteger] | None = None,
+        generator: GeneratorKind = "backbone",
         latent_disc_dims: list[PositiveInteger] | None = None,
         image_recon_loss: ReconstructionKind = "bce",
         lambda_image_recon: NonNegativeNumber = 100.0,
@@ -97,6 +98,7 @@ class AEGAN(GAN):
             latent_dim: size of the code z (prior N(0, I)).
             backbone: registered backbone family for G, E and Dx (``genzoo list``); the same G and Dx as ``gan``.
             hidden_dims: widths of the backbone's levels (default: the family's own).
+            generator: G is the backbone's decoder (``backbone``) or StyleGAN's generator (``style``, see ``gan.py``).
             latent_disc_dims: hidden widths of the latent discriminator Dz, an MLP (default [256, 256]).
             image_recon_loss: image reconstruction loss, a mean over pixels (paper: ``l1``, |G(E(x)) - x|; see above).
             lambda_image_recon: weight of the image reconstruction term (paper's code: 10; see above).
@@ -110,8 +112,8 @@ class AEGAN(GAN):
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x Dx(x)||^2 on real images (0: off, as the paper)
             ema_decay: per-step decay of the moving averages of G and E used outside training (0: none)
         """
-        super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr, lr_disc, betas, weight_decay, r1_gamma,
-                         ema_decay)  # fmt: skip
+        super().__init__(image_shape, latent_dim, backbone, hidden_dims, generator, lr, lr_disc, betas, weight_decay,
+                         r1_gamma, ema_decay)  # fmt: skip
         self.image_recon_loss = image_recon_loss
         self.lambda_image_recon = lambda_image_recon
         self.lambda_latent_recon = lambda_latent_recon

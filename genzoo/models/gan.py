@@ -21,20 +21,30 @@ Training: two phases per batch, one optimizer each (manual optimization):
 
 What changed from the AE family: there is no encoder, hence no reconstruction and no interpolation
 between real images; the run folder shows interpolations between random codes instead.
+
+A stronger generator (``generator="style"``, with the conv backbone): G becomes StyleGAN's, the one
+StyleALAE uses (``genzoo.nn.style``): a mapping network turns z into a style w, and G paints w, one AdaIN
+style per level, from a learned constant, at the backbone's channel widths and resolutions. D (and AEGAN's
+E and Dz) stay the backbone's, so the option changes G and nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from genzoo.errors import GenzooError
 from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.models.ema import averaged
 from genzoo.models.phases import MultiPhase
+from genzoo.nn.backbones import ConvBackbone
+from genzoo.nn.style import MappedStyleGenerator
 from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
+
+GeneratorKind = Literal["backbone", "style"]
 
 
 class GAN(MultiPhase, GenerativeModule):
@@ -48,6 +58,7 @@ class GAN(MultiPhase, GenerativeModule):
         latent_dim: PositiveInteger = 8,
         backbone: str = "mlp",
         hidden_dims: list[PositiveInteger] | None = None,
+        generator: GeneratorKind = "backbone",
         lr: PositiveNumber = 2e-4,
         lr_disc: PositiveNumber = 1e-4,
         betas: tuple[Fraction, Fraction] = (0.5, 0.999),
@@ -61,6 +72,8 @@ class GAN(MultiPhase, GenerativeModule):
             latent_dim: size of the noise z fed to the generator.
             backbone: registered backbone family for G (its decoder) and D (its discriminator) (``genzoo list``).
             hidden_dims: widths of the backbone's levels (default: the family's own).
+            generator: G is the backbone's decoder (``backbone``) or StyleGAN's generator at the conv backbone's
+                widths (``style``, see above).
             lr: Adam learning rate of the generator (AEGAN's code: 2e-4).
             lr_disc: Adam learning rate of the discriminator (AEGAN's code: 1e-4).
             betas: Adam (beta1, beta2) of every optimizer (AEGAN's code and DCGAN: (0.5, 0.999)).
@@ -74,8 +87,18 @@ class GAN(MultiPhase, GenerativeModule):
         self.betas = tuple(betas)
         self.weight_decay = weight_decay
         # G: z (B, D) -> logits (B, C, H, W); samples come from the average of its recent weights
-        self.generator = averaged(self.backbone.decoder(latent_dim, self.image_shape), ema_decay)
+        self.generator = averaged(self.build_generator(generator), ema_decay)
         self.discriminator = self.backbone.discriminator(self.image_shape)  # D: image -> logit of "real" (B,)
+
+    def build_generator(self, kind: GeneratorKind) -> nn.Module:
+        """G: z (B, latent_dim) -> image logits (B, C, H, W), built the way ``kind`` says."""
+        if kind == "backbone":
+            return self.backbone.decoder(self.latent_dim, self.image_shape)
+        if not isinstance(self.backbone, ConvBackbone):  # an MLP's widths are not channels per level
+            raise GenzooError(
+                "generator 'style' takes its channels per level from the conv backbone; add --model.backbone conv"
+            )
+        return MappedStyleGenerator(self.latent_dim, self.image_shape, self.backbone.widths(self.image_shape))
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """G: codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""

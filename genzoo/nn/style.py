@@ -277,3 +277,29 @@ class StyleEncoder(nn.Module):
                 h, style = conv(h)
                 w = w + style
         return w + self.read_layout(h.flatten(1))  # (B, w_dim)
+
+
+class MappedStyleGenerator(nn.Module):
+    """z (B, z_dim) -> image logits (B, C, H, W): the mapping network F, then the style generator G(F(z)).
+
+    A drop-in for a backbone's decoder (the GAN and AEGAN option ``generator="style"``): z goes through F to
+    a style w of the same size, and G paints it, one AdaIN style per level, from its learned constant. No
+    per-pixel noise: these models need G to be a function of z alone (AEGAN inverts it, E(G(z)) = z, and
+    rebuilds images from their codes, G(E(x)) = x), and seeded sampling then stays reproducible. (G's noise
+    weights stay in place, at zero and unused, so that it is StyleALAE's own generator class.)
+    """
+
+    def __init__(
+        self,
+        z_dim: int,
+        image_shape: tuple[int, int, int],
+        widths: Sequence[int],
+        mapping_layers: int = 3,
+        outer_level: OuterLevel = "plain",
+    ) -> None:
+        super().__init__()
+        self.mapping = MappingNetwork(z_dim, z_dim, mapping_layers)
+        self.synthesis = StyleGenerator(z_dim, image_shape, widths, layers_per_level=1, outer_level=outer_level)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.synthesis(self.mapping(z), noise=False)
