@@ -144,9 +144,10 @@ plt.show()
 # no better. Its test MSE is {{pca_2}} at d = 2, {{pca_8}} at d = 8 and {{pca_32}} at d = 32, so the AE's
 # error is {{ratio_2}}, {{ratio_8}} and {{ratio_32}} times PCA's (below 1: the AE wins).
 #
-# **Think! (3 minutes)** Where does the nonlinear network pay most, at small d or large d, and why
-# might a linear code catch up as d grows? (The AE is trained for two epochs and on cross-entropy, not on
-# the squared error that PCA minimises: which of the two would you change first to make the comparison fair?)
+# **Think! (3 minutes)** Where does the nonlinear network pay most, at d = 2 or at d = 32, and what
+# could explain the trend of the ratios? The AE is trained for two epochs and on cross-entropy, not on
+# the squared error that PCA minimises: which of the two would you change first to make the comparison
+# fairer, and which way would you expect the ratios to move?
 #
 # ## 5. Sampling from a plain autoencoder
 # A generative model should turn random codes into new images. But which codes? Nothing in the AE's
