@@ -22,8 +22,8 @@
 # untrained models; that is what CI does).
 #
 # **You will** read the AE's objective in its own file; measure how the size of the code limits the
-# reconstruction; see why decoding random codes fails; learn the precision metric every later lab uses;
-# and look at a 2-D code plane and its holes.
+# reconstruction, against PCA with the same code size; see why decoding random codes fails; learn the
+# precision metric every later lab uses; and look at a 2-D code plane and its holes.
 # **Time**: about 40 minutes with the exercises; the notebook itself runs in under 3 minutes on a CPU.
 
 # %%
@@ -320,7 +320,8 @@ if hole is not None:
 
 # %% [markdown]
 # ## Summary
-# - An AE learns a code by reconstruction alone; a wider code reconstructs better, with diminishing returns.
+# - An AE learns a code by reconstruction alone; a wider code reconstructs better, with diminishing returns;
+#   PCA with the same code size, the best linear code, is the baseline to read it against.
 # - Nothing in its loss shapes where the codes lie, so decoding random codes (even from a Gaussian
 #   fitted to the codes) gives blends: precision well below the real digits' own.
 # - Precision asks "do samples look real?", recall "is all of the data covered?"; both are read against
