@@ -118,14 +118,14 @@ lk.curves(aaes["gaussian"], "AAE, Gaussian prior: the three losses, and the code
 # arrange the digits inside it.
 #
 # **Did the swiss roll shape its codes?** Look at the right-hand panel before trusting the title's
-# accuracy ({{acc_swiss_roll}}). Measure it: the share of codes within a quarter of an arm's width of
-# the roll (the distance from one arm to the next), for the swiss-roll AAE's codes, for the Gaussian
+# accuracy ({{acc_swiss_roll}}). Measure it: the share of codes within a tenth of the gap between two
+# arms of the roll (of its nearest sample), for the swiss-roll AAE's codes, for the Gaussian
 # AAE's codes (which were never asked to be near the roll), and, as the two ends of the scale, for new
 # samples of the roll and of the Gaussian prior.
 
 # %%
 roll = priors.sample_prior("swiss_roll", 20000, 2, 5.0, torch.Generator().manual_seed(0))
-reach = 0.25 * 5.0 * priors.SWISS_ROLL_RADIUS / priors.SWISS_ROLL_TURNS  # a quarter of the gap between arms
+reach = 0.1 * 5.0 * priors.SWISS_ROLL_RADIUS / priors.SWISS_ROLL_TURNS  # a tenth of the gap between two arms
 
 
 def near_roll(z: torch.Tensor) -> float:
