@@ -22,8 +22,8 @@
 # untrained models; that is what CI does).
 #
 # **You will** read the AE's objective in its own file; measure how the size of the code limits the
-# reconstruction; see why decoding random codes fails; learn the precision metric every later lab uses;
-# and look at a 2-D code plane and its holes.
+# reconstruction, against PCA with the same code size; see why decoding random codes fails; learn the
+# precision metric every later lab uses; and look at a 2-D code plane and its holes.
 # **Time**: about 40 minutes with the exercises; the notebook itself runs in under 3 minutes on a CPU.
 
 # %%
@@ -144,9 +144,10 @@ plt.show()
 # no better. Its test MSE is {{pca_2}} at d = 2, {{pca_8}} at d = 8 and {{pca_32}} at d = 32, so the AE's
 # error is {{ratio_2}}, {{ratio_8}} and {{ratio_32}} times PCA's (below 1: the AE wins).
 #
-# **Think! (3 minutes)** Where does the nonlinear network pay most, at small d or large d, and why
-# might a linear code catch up as d grows? (The AE is trained for two epochs and on cross-entropy, not on
-# the squared error that PCA minimises: which of the two would you change first to make the comparison fair?)
+# **Think! (3 minutes)** Where does the nonlinear network pay most, at d = 2 or at d = 32, and what
+# could explain the trend of the ratios? The AE is trained for two epochs and on cross-entropy, not on
+# the squared error that PCA minimises: which of the two would you change first to make the comparison
+# fairer, and which way would you expect the ratios to move?
 #
 # ## 5. Sampling from a plain autoencoder
 # A generative model should turn random codes into new images. But which codes? Nothing in the AE's
@@ -319,7 +320,8 @@ if hole is not None:
 
 # %% [markdown]
 # ## Summary
-# - An AE learns a code by reconstruction alone; a wider code reconstructs better, with diminishing returns.
+# - An AE learns a code by reconstruction alone; a wider code reconstructs better, with diminishing returns;
+#   PCA with the same code size, the best linear code, is the baseline to read it against.
 # - Nothing in its loss shapes where the codes lie, so decoding random codes (even from a Gaussian
 #   fitted to the codes) gives blends: precision well below the real digits' own.
 # - Precision asks "do samples look real?", recall "is all of the data covered?"; both are read against
