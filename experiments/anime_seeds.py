@@ -7,7 +7,7 @@ epoch. Each run is then measured as ``genzoo eval`` does on faces without Incept
 
 - **at equal steps**: every model after AEGAN's 3 epochs (840 batches of 64);
 - **at equal CPU time**: each GAN at the epoch whose cumulative training CPU seconds (``throughput/cpu_seconds``
-  of its metrics.csv) come closest to the same seed's AEGAN after 5 epochs. The GANs train for more epochs
+  of its metrics.csv) come closest to the same seed's AEGAN after its 3 epochs. The GANs train for more epochs
   than AEGAN for this (an AEGAN batch costs about twice a GAN batch: E and Dz come on top of G and Dx).
 
 One JSON line per (run, epoch) measured is appended to ``--out`` and the markdown tables are rewritten after each
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from quality_curve import CHECKPOINT_EVERY_EPOCH, measured, seconds_by_epoch
-from seeds_table import children_cpu_seconds, read_rows, spread
+from seeds_table import children_cpu_seconds, measured_already, read_rows, seeds_parser, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES_DIR = ROOT / "experiments" / "recipes" / "anime"
@@ -126,17 +126,9 @@ def write_tables(rows: list[dict], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=list(RECIPES), choices=list(RECIPES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser = seeds_parser(__doc__, list(RECIPES), Path("/tmp/genzoo-anime-seeds"), 5_000, "measured epoch")
     parser.add_argument("--data-root", type=Path, help="the anime faces (images/*.jpg)")
     parser.add_argument("--cache-dir", type=Path, help="decoded-image cache (a temporary folder)")
-    parser.add_argument("--root", type=Path, default=Path("/tmp/genzoo-anime-seeds"), help="run folders go here")
-    parser.add_argument("--out", type=Path, required=True, help="JSON lines, one per measured epoch (appended)")
-    parser.add_argument("--table", type=Path, required=True, help="markdown tables, rewritten after each run")
-    parser.add_argument("--images", type=Path, default=None, help="seed-0 sample grids (default: --root)")
-    parser.add_argument("--num-samples", type=int, default=5_000)
-    parser.add_argument("--table-only", action="store_true", help="only rewrite the tables from --out")
     args = parser.parse_args()
     if args.table_only:
         write_tables(read_rows(args.out), args.table)
@@ -152,8 +144,8 @@ def main() -> None:
     images.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for name in args.models:
-            if any(r["model"] == name and r["seed"] == seed for r in read_rows(args.out)):
-                continue  # done in an earlier invocation
+            if measured_already(args.out, name, seed):
+                continue
             print(f"{time.strftime('%H:%M:%S')} {name} seed {seed}: training", flush=True)
             run_dir = train(name, seed, args)
             cpu = seconds_by_epoch(run_dir, "cpu_seconds")

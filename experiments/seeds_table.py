@@ -105,17 +105,27 @@ def write_table(rows: list[dict], path: Path) -> None:
     path.write_text(table(rows) + "\nPer run:\n\n" + per_run_table(rows))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+def seeds_parser(doc: str, models: list[str], root: Path, num_samples: int, row: str) -> argparse.ArgumentParser:
+    """The command line of a seeds experiment (this one, anime_seeds.py): which runs, where, and the tables."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=models, choices=models)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--root", type=Path, default=Path("/tmp/genzoo-seeds"), help="run folders go here")
-    parser.add_argument("--out", type=Path, required=True, help="JSON lines, one per run (appended)")
-    parser.add_argument("--table", type=Path, required=True, help="markdown table, rewritten after each run")
+    parser.add_argument("--root", type=Path, default=root, help="run folders go here")
+    parser.add_argument("--out", type=Path, required=True, help=f"JSON lines, one per {row} (appended)")
+    parser.add_argument("--table", type=Path, required=True, help="markdown table(s), rewritten after each run")
     parser.add_argument("--images", type=Path, default=None, help="seed-0 sample grids (default: --root)")
-    parser.add_argument("--num-samples", type=int, default=10_000)
-    parser.add_argument("--table-only", action="store_true", help="only rewrite the table from --out")
-    args = parser.parse_args()
+    parser.add_argument("--num-samples", type=int, default=num_samples)
+    parser.add_argument("--table-only", action="store_true", help="only rewrite the table(s) from --out")
+    return parser
+
+
+def measured_already(out: Path, name: str, seed: int) -> bool:
+    """Does ``out`` hold a row of this model and seed (from an earlier invocation)?"""
+    return any(r["model"] == name and r["seed"] == seed for r in read_rows(out))
+
+
+def main() -> None:
+    args = seeds_parser(__doc__, list(RECIPES), Path("/tmp/genzoo-seeds"), 10_000, "run").parse_args()
     if args.table_only:
         write_table(read_rows(args.out), args.table)
         print(args.table.read_text())
@@ -128,8 +138,8 @@ def main() -> None:
     images.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for name in args.models:
-            if any(r["model"] == name and r["seed"] == seed for r in read_rows(args.out)):
-                continue  # done in an earlier invocation
+            if measured_already(args.out, name, seed):
+                continue
             print(f"{time.strftime('%H:%M:%S')} {name} seed {seed}: training", flush=True)
             ckpt, wall, cpu = train(name, seed, args.root)
             start = time.perf_counter()
