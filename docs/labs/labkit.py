@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -44,6 +45,8 @@ KNOWN_NOISE = [  # (category, start of the message, module) of each warning the 
     (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated", r"pytorch_lightning\."),  # under a newer torch
     # networks_moved trains one batch with no validation data, on purpose
     (UserWarning, r"You defined a `validation_step` but have no `val_dataloader`", r"pytorch_lightning\."),
+    # a small face set has fewer batches per epoch than LOG_EVERY: the losses are still logged every LOG_EVERY steps
+    (UserWarning, r"The number of training batches \(\d+\) is smaller than the logging interval", r"pytorch_lightning\."),
 ]
 
 _START = time.perf_counter()
@@ -139,20 +142,28 @@ def first_of_each_digit(labels: torch.Tensor) -> torch.Tensor:
 
 
 # ----- training -----------------------------------------------------------------------------------
+def epoch_budget(epochs: float) -> tuple[int, float]:
+    """``epochs`` (1.5: one and a half epochs' worth of batches) as (epochs to run, share of each epoch's
+    batches): 1.5 is 2 epochs of 75% of the batches, so each epoch still sees freshly shuffled images."""
+    whole = max(math.ceil(epochs), 1)
+    return whole, epochs / whole
+
+
 def cli_line(name: str, epochs: float, kwargs: dict) -> str:
     """The ``genzoo fit`` command that trains the same model."""
     def value(v):
         return v if isinstance(v, str) else json.dumps(v).replace(" ", "")
 
     flags = "".join(f" --model.{k} {value(v)}" for k, v in kwargs.items())
-    budget = f" --trainer.max_epochs {int(epochs)}" if float(epochs).is_integer() else (
-        f" --trainer.max_epochs 1 --trainer.limit_train_batches {epochs}")  # fmt: skip
+    whole, share = epoch_budget(epochs)
+    budget = f" --trainer.max_epochs {whole}" + (f" --trainer.limit_train_batches {share:g}" if share < 1 else "")
     return f"genzoo fit --model {name}{flags}{budget} --seed_everything 0"
 
 
 def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, data=None, **kwargs):
     """Build ``MODELS.get(name)(**kwargs)`` and train it on MNIST (or the datamodule ``data``) for ``epochs``
-    epochs (a fraction: that share of one epoch), as ``genzoo fit`` does; returns the model in eval mode.
+    epochs (a fraction: that many epochs' worth of batches, see ``epoch_budget``), as ``genzoo fit`` does;
+    returns the model in eval mode.
 
     Checkpoints are cached in ``GENZOO_LAB_CACHE``, so a rerun of the lab loads instead of training.
     """
@@ -174,7 +185,7 @@ def train(name: str, epochs: float = 1, seed: int = 0, verbose: bool = True, dat
     shutil.rmtree(CACHE / "logs" / path.stem, ignore_errors=True)  # a retraining's log starts empty
     model = MODELS.get(name)(**kwargs)
     dm = data if data is not None else mnist()
-    whole, fraction = (1, epochs) if epochs < 1 else (int(epochs), 1.0)
+    whole, fraction = epoch_budget(epochs)
     trainer = pl.Trainer(
         max_epochs=1 if FAST else whole,
         limit_train_batches=FAST_BATCHES if FAST else fraction,

@@ -70,14 +70,14 @@ lk.source(losses.kl_to_standard_normal)
 # what the prior already says; a code that carries no information costs 0 nats.
 #
 # ## 2. Train a VAE and sample from the prior
-# The same code size (16), budget (2 epochs) and MLP backbone family as the AE of lab 01, which is
-# trained (or loaded from the cache) beside it. Not the same networks: each model keeps its own tuned
+# A VAE and an AE side by side, with lab 01's code size (16), the same budget (1 epoch each) and the
+# same MLP backbone family. Not the same networks: each model keeps its own tuned
 # defaults (printed below), so this comparison mixes the KL term with depth and learning rate. Where
 # each model's codes lie is set by its loss, though: nothing in the AE's asks them to be near N(0, I).
 
 # %%
-vae = lk.train("vae", epochs=2, latent_dim=16, beta=1.0)
-ae = lk.train("ae", epochs=2, latent_dim=16)
+vae = lk.train("vae", epochs=1, latent_dim=16, beta=1.0)
+ae = lk.train("ae", epochs=1, latent_dim=16)
 
 
 def hidden_widths(model):
@@ -120,7 +120,7 @@ lk.cite("kl_end", kl_end, "{:.0f}")
 
 # %%
 betas = [0.1, 1.0, 4.0, 16.0]
-vaes = {b: lk.train("vae", epochs=2, latent_dim=16, beta=b) for b in betas}
+vaes = {b: lk.train("vae", epochs=1, latent_dim=16, beta=b) for b in betas}
 rows, stats = [x_test[:10]], {}
 for b, m in vaes.items():
     s = m.sample(500, generator=torch.Generator().manual_seed(0))
@@ -179,7 +179,7 @@ lk.show(torch.cat(rows), nrow=10, row_labels=labels, title="Reconstructions and 
 # the test codes (right) cover the grey prior samples instead of sitting in streaks.
 
 # %%
-vae2 = lk.train("vae", epochs=3, latent_dim=2)
+vae2 = lk.train("vae", epochs=1, latent_dim=2)
 z2 = lk.codes(vae2, x_test)
 lk.plane_and_scatter(vae2, z2, y_test, "VAE, 2-D code: the decoded prior (left) and the test codes over it (right)",
                      box="prior", background=torch.randn(3000, 2))

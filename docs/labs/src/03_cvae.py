@@ -74,13 +74,13 @@ lk.source(backbones.ConditionalMLP.forward)
 
 # %% [markdown]
 # ## 2. Train a CVAE
-# An 8-D code and the CVAE's other defaults (MLPs with two hidden levels of 512, KL weight beta 2), 5
+# An 8-D code and the CVAE's other defaults (MLPs with two hidden levels of 512, KL weight beta 2), 4
 # epochs of MNIST at learning rate 3e-3 (the default run: 30 epochs at 1e-3; the cache keeps it for
 # reruns). The curves below are its two loss terms while it trained.
 # The reconstructions are given the true labels.
 
 # %%
-cvae = lk.train("cvae", epochs=5, latent_dim=8, lr=3e-3)
+cvae = lk.train("cvae", epochs=4, latent_dim=8, lr=3e-3)
 print(f"condition vector: {cvae.num_classes} entries; decoder input: {cvae.latent_dim} + {cvae.num_classes}")
 print(f"test reconstruction MSE (with the true labels): {lk.recon_mse(cvae, x_test, y_test):.4f}")
 lk.show(torch.cat([x_test[:16], cvae.reconstruct(x_test[:16], y_test[:16])]), nrow=16,
@@ -167,7 +167,7 @@ plt.show()
 # attributes (`Smiling`, `Eyeglasses`, `Male`, ...), several at once. If CelebA is on this machine (the
 # cell looks in `GENZOO_CELEBA_ROOT`, `data/celeba`, and the project's CelebA sample beside the
 # repository), train a CVAE on its labelled faces at 32 x 32 (conv backbone, a 4-D code so that the
-# attributes must carry what it cannot, beta 2, 150 short epochs), and edit one attribute: encode a
+# attributes must carry what it cannot, beta 2, 80 short epochs), and edit one attribute: encode a
 # face *without* glasses with its own attributes, then decode the same code while the condition's
 # `Eyeglasses` entry steps from 0 to 1. This is `LatentExplorer.edit`, what `genzoo edit --attr
 # Eyeglasses` draws (docs/editing.md).
@@ -184,7 +184,7 @@ if faces is None:
             "what it shows where CelebA is)")
 else:
     lk.cite("n_faces", len(faces.splits["train"].labels), "{:,}")
-    face_cvae = lk.train("cvae", epochs=150, data=faces, image_shape=(3, 32, 32), latent_dim=4, backbone="conv",
+    face_cvae = lk.train("cvae", epochs=80, data=faces, image_shape=(3, 32, 32), latent_dim=4, backbone="conv",
                          beta=2.0, num_classes=faces.num_classes, class_names=faces.class_names, multi_label=True)
     faces.setup("test")
     held_out = faces.splits["test"]  # faces the model did not train on

@@ -93,12 +93,12 @@ lk.source(aegan_module.AEGAN.training_step, start="def training_step", end="self
 # `l1`) with weight 100 (the paper's code: 10); `aegan.py`'s docstring says why.
 #
 # ## 2. Train three, with the same G and Dx
-# The MNIST defaults (MLP G 8-256-512-784 and Dx 784-512-256-1, the same learning rates), 2 epochs each
+# The MNIST defaults (MLP G 8-256-512-784 and Dx 784-512-256-1, the same learning rates), 1 epoch each
 # (the recipes train 16): the plain GAN, the same GAN with R1 (`r1_gamma=5.0`), and the AEGAN.
 
 # %%
-models = {"GAN": lk.train("gan", epochs=2), "GAN + R1": lk.train("gan", epochs=2, r1_gamma=5.0),
-          "AEGAN": lk.train("aegan", epochs=2)}  # fmt: skip
+models = {"GAN": lk.train("gan", epochs=1), "GAN + R1": lk.train("gan", epochs=1, r1_gamma=5.0),
+          "AEGAN": lk.train("aegan", epochs=1)}  # fmt: skip
 from genzoo.models.ema import live  # the trained network, without its moving average (section 3 of lab 06)
 
 
@@ -170,7 +170,7 @@ lk.curves(models["GAN + R1"], "GAN + R1: the same, with R1's penalty among D's l
 # draws every class can still draw few ways of writing each; the AEGAN's G must also redraw every
 # training image from its code, which pushes it towards all of them.
 #
-# Two epochs and one seed are a small basis, and GANs vary from seed to seed.
+# One epoch and one seed are a small basis, and GANs vary from seed to seed.
 # `experiments/seeds_mnist.jsonl` holds the project's five-seed runs of the same three models at the
 # recipes' 16 epochs, evaluated like `genzoo eval` (10,000 samples against the test split;
 # `docs/models/aegan.md` has the table):

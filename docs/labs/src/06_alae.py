@@ -87,12 +87,12 @@ lk.source(alae_module.ALAE.training_step)
 #
 # ## 3. Train it
 # The MNIST defaults (z and w of 50 numbers, E and G MLPs of four levels of 512, Adam 1e-3, R1 gamma 1, an
-# exponential moving average of F, G and E used for sampling), trained for two epochs only (860 batches):
-# the default run trains 13 (`docs/models/alae.md` has its curve), and this lab must run in 3 minutes on
-# a CPU. Every section below uses this one model. Samples are G(F(z)):
+# exponential moving average of F, G and E used for sampling), trained for one and a half epochs only
+# (642 batches): the default run trains 13 (`docs/models/alae.md` has its curve), and this lab must run
+# in 3 minutes on a CPU. Every section below uses this one model. Samples are G(F(z)):
 
 # %%
-alae = lk.train("alae", epochs=2)
+alae = lk.train("alae", epochs=1.5)
 samples = alae.sample(2000, generator=torch.Generator().manual_seed(0))
 cover = lk.coverage(samples)
 lk.show(
@@ -134,7 +134,7 @@ def round_trip(model, n=1000, seed=1):
 
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-for ax, (name, model) in zip(axes, [("untrained", fresh.eval()), ("trained 2 epochs", alae)]):
+for ax, (name, model) in zip(axes, [("untrained", fresh.eval()), ("trained 1.5 epochs", alae)]):
     w, back = round_trip(model)
     rel = float(((back - w) ** 2).mean() / w.var(0).mean())
     ax.scatter(w[:, :4].flatten(), back[:, :4].flatten(), s=2, alpha=0.4, rasterized=True)
@@ -217,8 +217,8 @@ lk.show(
 # %% [markdown]
 # The cross-fade is a double exposure in the middle: both digits at half strength, one over the other.
 # The walk in w changes the strokes instead, one shape bending into the next (a 1 thickens into a 0, a
-# 4 closes into a 9). After two epochs the middle of a walk between two different digits is often still a
-# faint, uncertain shape; exercise 3 measures whether it looks more like a digit than the fade does.
+# 4 closes into a 9). After one and a half epochs the middle of a walk between two different digits is
+# often still a faint, uncertain shape; exercise 3 measures whether it looks more like a digit than the fade does.
 #
 # ## Exercises
 # Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why (the checks
