@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--also-live", action="store_true", help="also evaluate without the moving averages")
     parser.add_argument("--out", type=Path, default=None, help="write the curve as JSON lines here")
     parser.add_argument("--root", type=Path, default=None, help="run root (default: a temporary folder)")
+    parser.add_argument("--label", default=None, help="the rows' name for this run (default: the model's)")
     cut = sys.argv.index("--") if "--" in sys.argv else len(sys.argv)
     own, fit_args = sys.argv[1:cut], sys.argv[cut + 1 :]
     args = parser.parse_args(own)
@@ -102,7 +103,7 @@ def main() -> None:
         result = evaluator.evaluate(ckpt)
         _, quality = measured(result["sample_quality"])
         row = {
-            "model": args.model + (f" ({variant})" if variant else ""), "epoch": epoch + 1,
+            "model": (args.label or args.model) + (f" ({variant})" if variant else ""), "epoch": epoch + 1,
             "train_seconds": round(wall.get(epoch, float("nan")), 1),
             "cpu_seconds": round(cpu.get(epoch, float("nan")), 1),
             "fid": round(quality["fid"], 2), "precision": round(quality["precision"], 3),

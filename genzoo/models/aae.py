@@ -51,8 +51,8 @@ from genzoo.losses import (
     reconstruction_loss,
 )
 from genzoo.models.base import GenerativeModule, adam
-from genzoo.models.phases import MultiPhase
-from genzoo.nn.blocks import label_vectors, mlp
+from genzoo.models.phases import LrDecay, MultiPhase
+from genzoo.nn.blocks import label_vectors, mlp, spectrally_normalised
 from genzoo.priors import NUM_MIXTURE_COMPONENTS, PriorName, check_prior, mixture_of_labels, sample_prior
 from genzoo.ranges import Fraction, NonNegativeInteger, PositiveInteger, PositiveNumber
 
@@ -78,6 +78,8 @@ class AAE(MultiPhase, GenerativeModule):
         lr_disc: PositiveNumber = 1e-4,
         lr_gen: PositiveNumber = 2e-4,
         betas: tuple[Fraction, Fraction] = (0.5, 0.999),
+        spectral_norm: bool = False,
+        lr_decay: LrDecay = "none",
     ) -> None:
         """
         Args:
@@ -98,6 +100,8 @@ class AAE(MultiPhase, GenerativeModule):
             lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator (above lr_disc:
                 the encoder must keep up while the reconstruction phase moves the codes).
             betas: Adam (beta1, beta2) of every optimizer.
+            spectral_norm: spectral normalisation on every layer of the discriminator (Miyato et al. 2018).
+            lr_decay: decay every learning rate to 0 over the run, ``linear`` or ``cosine`` (``none``: constant).
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
         check_prior(prior, latent_dim)
@@ -117,11 +121,14 @@ class AAE(MultiPhase, GenerativeModule):
         self.recon_loss = recon_loss
         self.lr_disc, self.lr_gen = lr_disc, lr_gen
         self.betas = tuple(betas)
+        self.lr_decay = lr_decay
         self.encoder = self.backbone.encoder(self.image_shape, latent_dim)  # q(z|x): image -> z (B, D)
         cond_dim = num_classes if supervised else 0
         self.decoder = self.backbone.decoder(latent_dim + cond_dim, self.image_shape)  # p(x|z[,y]): -> logits
         disc_in = latent_dim + (num_classes if label_prior else 0)
         self.discriminator = mlp(disc_in, latent_disc_dims or [256, 256], 1)  # D: z [, y] -> logit of "prior" (B, 1)
+        if spectral_norm:
+            spectrally_normalised(self.discriminator)
 
     # ----- the shared API ------------------------------------------------------------------------
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -65,6 +65,7 @@ from genzoo.losses import (
 )
 from genzoo.models.ema import averaged
 from genzoo.models.gan import GAN, GeneratorKind
+from genzoo.models.phases import LrDecay
 from genzoo.nn.blocks import mlp
 from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
@@ -91,6 +92,8 @@ class AEGAN(GAN):
         weight_decay: NonNegativeNumber = 1e-8,
         r1_gamma: NonNegativeNumber = 0.0,
         ema_decay: Fraction = 0.999,
+        spectral_norm: bool = False,
+        lr_decay: LrDecay = "none",
     ) -> None:
         """
         Args:
@@ -111,9 +114,11 @@ class AEGAN(GAN):
             weight_decay: Adam weight decay of every optimizer (paper's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x Dx(x)||^2 on real images (0: off, as the paper)
             ema_decay: per-step decay of the moving averages of G and E used outside training (0: none)
+            spectral_norm: spectral normalisation on every layer of Dx and Dz (Miyato et al. 2018)
+            lr_decay: decay every learning rate to 0 over the run, ``linear`` or ``cosine`` (``none``: constant)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, generator, lr, lr_disc, betas, weight_decay,
-                         r1_gamma, ema_decay)  # fmt: skip
+                         r1_gamma, ema_decay, spectral_norm, lr_decay)  # fmt: skip
         self.image_recon_loss = image_recon_loss
         self.lambda_image_recon = lambda_image_recon
         self.lambda_latent_recon = lambda_latent_recon
@@ -121,7 +126,7 @@ class AEGAN(GAN):
         self.lambda_latent_adv = lambda_latent_adv
         # E: image -> z (B, D); averaged like G, so that reconstructions use the averaged pair
         self.encoder = averaged(self.backbone.encoder(self.image_shape, latent_dim), ema_decay)
-        self.latent_discriminator = mlp(latent_dim, latent_disc_dims or [256, 256], 1)  # Dz: z -> logit (B, 1)
+        self.latent_discriminator = self.judge(mlp(latent_dim, latent_disc_dims or [256, 256], 1))  # Dz: z -> (B, 1)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """E: images (B, C, H, W) -> codes (B, latent_dim)."""

@@ -39,8 +39,9 @@ from genzoo.errors import GenzooError
 from genzoo.losses import discriminator_accuracy, discriminator_loss, generator_loss, r1_penalty
 from genzoo.models.base import GenerativeModule, adam
 from genzoo.models.ema import averaged
-from genzoo.models.phases import MultiPhase
+from genzoo.models.phases import LrDecay, MultiPhase
 from genzoo.nn.backbones import ConvBackbone
+from genzoo.nn.blocks import spectrally_normalised
 from genzoo.nn.style import MappedStyleGenerator
 from genzoo.ranges import Fraction, NonNegativeNumber, PositiveInteger, PositiveNumber
 
@@ -65,6 +66,8 @@ class GAN(MultiPhase, GenerativeModule):
         weight_decay: NonNegativeNumber = 1e-8,
         r1_gamma: NonNegativeNumber = 0.0,
         ema_decay: Fraction = 0.999,
+        spectral_norm: bool = False,
+        lr_decay: LrDecay = "none",
     ) -> None:
         """
         Args:
@@ -80,15 +83,22 @@ class GAN(MultiPhase, GenerativeModule):
             weight_decay: Adam weight decay of every optimizer (AEGAN's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x D(x)||^2 on real images (0: off, as the papers)
             ema_decay: per-step decay of the moving average of G's weights that samples are drawn with (0: none)
+            spectral_norm: spectral normalisation on every layer of the discriminator(s) (Miyato et al. 2018)
+            lr_decay: decay every learning rate to 0 over the run, ``linear`` or ``cosine`` (``none``: constant)
         """
         super().__init__(image_shape, latent_dim, backbone, hidden_dims, lr)
+        self.spectral_norm, self.lr_decay = spectral_norm, lr_decay
         self.lr_disc = lr_disc
         self.r1_gamma = r1_gamma
         self.betas = tuple(betas)
         self.weight_decay = weight_decay
         # G: z (B, D) -> logits (B, C, H, W); samples come from the average of its recent weights
         self.generator = averaged(self.build_generator(generator), ema_decay)
-        self.discriminator = self.backbone.discriminator(self.image_shape)  # D: image -> logit of "real" (B,)
+        self.discriminator = self.judge(self.backbone.discriminator(self.image_shape))  # D: image -> logit (B,)
+
+    def judge(self, discriminator: nn.Module) -> nn.Module:
+        """A discriminator as this model trains it: spectrally normalised if asked for."""
+        return spectrally_normalised(discriminator) if self.spectral_norm else discriminator
 
     def build_generator(self, kind: GeneratorKind) -> nn.Module:
         """G: z (B, latent_dim) -> image logits (B, C, H, W), built the way ``kind`` says."""

@@ -19,6 +19,19 @@ def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, slope: float = 0.
     return nn.Sequential(*layers)
 
 
+def spectrally_normalised(net: nn.Module) -> nn.Module:
+    """``net`` with spectral normalisation (Miyato et al. 2018) on every linear and conv layer, in place.
+
+    Each weight is divided by its largest singular value (one power iteration per forward pass), so no
+    layer can stretch its input by more than 1: the discriminator stays Lipschitz and its gradients to the
+    generator stay bounded however confident it gets.
+    """
+    for module in list(net.modules()):
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.utils.parametrizations.spectral_norm(module)
+    return net
+
+
 def down_block(c_in: int, c_out: int, slope: float = 0.2) -> nn.Sequential:
     """Halve the resolution: 4x4 conv with stride 2, as in DCGAN's discriminator."""
     return nn.Sequential(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(slope))

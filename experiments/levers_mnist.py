@@ -1,0 +1,111 @@
+"""The levers not yet tried on the AAE and AEGAN defaults, each measured as an FID curve against CPU seconds.
+
+Every setting is the model's default run (``genzoo fit --model X``, seed 0, its own number of epochs) with
+one lever changed, evaluated after every ``--every``-th epoch by ``quality_curve.py`` (10,000 samples, the
+MNIST extractor, the test split). One JSON line per evaluated epoch goes to ``--out``, labelled
+``MODEL/SETTING``; a setting already there is skipped, so an interrupted sweep goes on where it stopped.
+
+    OMP_NUM_THREADS=1 python experiments/levers_mnist.py aae --out experiments/levers_mnist.jsonl
+    OMP_NUM_THREADS=1 python experiments/levers_mnist.py aegan --out experiments/levers_mnist.jsonl --only sn
+    python experiments/levers_mnist.py aae aegan --plot docs/images/levers_mnist.png   # the curves only
+
+Run the two models side by side, one thread each, on an otherwise idle machine: their CPU seconds are
+then comparable within the sweep (not with figures measured on another day or under other load).
+
+The levers (docs/models/aae.md and aegan.md say what won):
+- ``decay``: every learning rate decays linearly to 0 over the run (``--model.lr_decay linear``);
+- ``batch256``: twice the batch and twice every learning rate (the linear scaling rule), so the same
+  epochs take half the steps;
+- ``sn``: spectral normalisation on every discriminator layer (Miyato et al. 2018);
+- ``ttur``: the two-time-scale update rule (Heusel et al. 2017): the discriminators learn faster than
+  the networks they judge (lr_disc 4e-4, against 1e-4 in the defaults);
+- ``conv``: the conv backbone at CPU widths ([16, 32] channels), for fewer epochs, since each costs more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SETTINGS: dict[str, dict[str, list[str]]] = {
+    "aae": {
+        "default": [],
+        "decay": ["--model.lr_decay", "linear"],
+        "batch256": ["--data.batch_size", "256", "--model.lr", "1e-3", "--model.lr_disc", "2e-4",
+                     "--model.lr_gen", "4e-4"],
+        "sn": ["--model.spectral_norm", "true"],
+        "ttur": ["--model.lr_disc", "4e-4"],
+        "conv": ["--model.backbone", "conv", "--model.hidden_dims", "[16,32]", "--trainer.max_epochs", "8"],
+    },
+    "aegan": {
+        "default": [],
+        "decay": ["--model.lr_decay", "linear"],
+        "batch256": ["--data.batch_size", "256", "--model.lr", "4e-4", "--model.lr_disc", "2e-4"],
+        "sn": ["--model.spectral_norm", "true"],
+        "ttur": ["--model.lr_disc", "4e-4"],
+        "conv": ["--model.backbone", "conv", "--model.hidden_dims", "[16,32]", "--trainer.max_epochs", "6"],
+    },
+}  # fmt: skip
+
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def run(model: str, setting: str, out: Path, every: int, root: Path) -> None:
+    argv = [sys.executable, str(HERE / "quality_curve.py"), model, "--label", f"{model}/{setting}", "--every",
+            str(every), "--out", str(out), "--root", str(root / f"{model}-{setting}"), "--",
+            *SETTINGS[model][setting], "--seed_everything", "0"]  # fmt: skip
+    print(" ".join(argv[1:]), flush=True)
+    subprocess.run(argv, check=True)
+
+
+def plot(models: list[str], rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4.2), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        for setting in SETTINGS[model]:
+            mine = sorted((r for r in rows if r["model"] == f"{model}/{setting}"), key=lambda r: r["epoch"])
+            if mine:
+                style = {"color": "black", "linewidth": 2.5} if setting == "default" else {}
+                ax.plot([r["cpu_seconds"] for r in mine], [r["fid"] for r in mine], "o-", label=setting, **style)
+        ax.set_title(f"{model.upper()} on MNIST: one lever changed at a time (seed 0)")
+        ax.set_xlabel("CPU seconds of training (one thread)")
+        ax.set_ylabel("FID (MNIST extractor, 10,000 samples)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", choices=sorted(SETTINGS))
+    parser.add_argument("--out", type=Path, default=HERE / "levers_mnist.jsonl")
+    parser.add_argument("--only", nargs="*", default=None, help="these settings only (default: all)")
+    parser.add_argument("--every", type=int, default=2, help="evaluate every N-th epoch (and the last)")
+    parser.add_argument("--root", type=Path, default=Path("/tmp/genzoo-levers"), help="where the runs go")
+    parser.add_argument("--plot", type=Path, default=None, help="only draw the curves from --out, to this file")
+    args = parser.parse_args()
+    if args.plot:
+        plot(args.models, read_rows(args.out), args.plot)
+        return
+    for model in args.models:
+        for setting in args.only or SETTINGS[model]:
+            if any(r["model"] == f"{model}/{setting}" for r in read_rows(args.out)):
+                print(f"{model}/{setting}: already in {args.out}")
+                continue
+            run(model, setting, args.out, args.every, args.root)
+
+
+if __name__ == "__main__":
+    main()
