@@ -201,9 +201,10 @@ else:
 # A 4-D code trained on {{n_faces}} faces keeps little of a face the model never saw: the pose,
 # the skin and hair tones, the background. With that code held fixed, only the condition changes, and
 # faint dark rims grow around the eyes as the entry goes to 1 (clearest in the last columns of the
-# third and last rows), on faces that never wore glasses. Eyeglasses is the easiest attribute for so
-# small a model, a local, high-contrast pattern; subtler ones (`Smiling`, `Male`) barely move at this
-# budget. The GPU recipe `experiments/recipes/celeba/cvae.yaml` trains on all of CelebA at 64 x 64.
+# third and last rows), on faces that never wore glasses. Whether an edit reads as the attribute is a
+# measurement, not a look: "Measured edits" in docs/editing.md trains a classifier on the labelled faces,
+# and of Smiling, Eyeglasses and Male only adding a smile is read as edited clearly more often than in
+# the unedited reconstructions; rims this faint do not make a classifier see glasses. The GPU recipe `experiments/recipes/celeba/cvae.yaml` trains on all of CelebA at 64 x 64.
 #
 # ## Exercises
 # Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why (the checks
