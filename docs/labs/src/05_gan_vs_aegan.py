@@ -95,6 +95,9 @@ lk.source(aegan_module.AEGAN.training_step, start="def training_step", end="self
 # ## 2. Train three, with the same G and Dx
 # The MNIST defaults (MLP G 8-256-512-784 and Dx 784-512-256-1, the same learning rates), 1 epoch each
 # (the recipes train 16): the plain GAN, the same GAN with R1 (`r1_gamma=5.0`), and the AEGAN.
+# Samples come from an **EMA** of G's weights, an exponential moving average (`ema_decay` 0.999):
+# after each step the averaged weights move 0.1% of the way towards the live ones, so they average
+# over roughly the last 1,000 steps and smooth out the game's back-and-forth (lab 06 writes it out).
 
 # %%
 models = {"GAN": lk.train("gan", epochs=1), "GAN + R1": lk.train("gan", epochs=1, r1_gamma=5.0),
