@@ -181,16 +181,15 @@ print("sharpness (variance of the Laplacian): " + ", ".join(f"{k} {v:.4f}" for k
 lk.cite("mse_alae", lk.recon_mse(alae, x_test), "{:.4f}")
 lk.cite("mse_ae", lk.recon_mse(ae, x_test), "{:.4f}")
 lk.cite("sharp_ratio", sharp["ALAE"] / sharp["AE"], "{:.1f}")
-lk.cite("sharp_says", "sharper than the AE's: they are redrawn by a generator, not averaged by a decoder"
-        if sharp["ALAE"] > sharp["AE"] else "not sharper than the AE's yet: after this short training G draws "
-        "soft strokes, and E's codes miss details that the AE, aiming at pixels alone, keeps")
 
 # %% [markdown]
 # The ALAE was never asked for the pixels, yet its pixel error is {{mse_alae}} against the AE's
 # {{mse_ae}}, and the variance of the Laplacian of its reconstructions is {{sharp_ratio}} times the AE's
-# (compare both with the real digits' above), {{sharp_says}}. They are not copies either: look
-# along the middle row for digits the ALAE redrew as a more common shape, sometimes as another digit.
-# Exercise 2 measures how often the digit survives.
+# (compare both with the real digits' above). Above 1, G's redrawn strokes would be crisper than the
+# AE's averages of the digits it could mean; below 1, after this short training, G still draws soft
+# strokes, and E's codes miss details that the AE, aiming at pixels alone, keeps. The reconstructions
+# are not copies either: look along the middle row for digits the ALAE redrew as a more common shape,
+# sometimes as another digit. Exercise 2 measures how often the digit survives.
 #
 # ## 6. Walking in w
 # Encode two test images, walk the straight line between their codes, and decode each point
