@@ -10,6 +10,7 @@ solution cell reads.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sys
@@ -24,9 +25,26 @@ jupytext = pytest.importorskip("jupytext")  # the genzoo[labs] extra
 
 LABS = Path(__file__).resolve().parents[1] / "docs" / "labs"
 sys.path.insert(0, str(LABS))
-import checks  # noqa: E402  (docs/labs is not a package)
-
 plt = pytest.importorskip("matplotlib.pyplot")
+
+
+def quietly_imported_labkit():
+    """labkit (and checks, which imports it), imported without keeping what labkit does for the notebooks
+    to this process's loggers: it sets Lightning's loggers to ERROR, which would hide the messages that
+    other tests read with ``caplog``."""
+    import pytorch_lightning  # noqa: F401  (first: it sets its own loggers' levels on import, which are kept)
+
+    manager = logging.root.manager
+    levels = {name: logging.getLogger(name).level for name in list(manager.loggerDict)}
+    import checks
+    import labkit
+
+    for name in list(manager.loggerDict):
+        logging.getLogger(name).setLevel(levels.get(name, logging.NOTSET))
+    return checks, labkit
+
+
+checks, lk = quietly_imported_labkit()
 
 
 @dataclass(frozen=True)
@@ -51,8 +69,6 @@ def cell_answer(case: Case, tag: str, context: dict):
     defines = re.compile(rf"^(def {case.answer}\(|{case.answer}\s*=)", re.M)
     cells = [c.source for c in jupytext.read(source).cells if tag in c.metadata.get("tags", [])]
     [code] = [c for c in cells if defines.search(c)]
-    import labkit as lk
-
     import genzoo.priors as priors
 
     namespace = {"torch": torch, "lk": lk, "math": math, "priors": priors, "checks": checks}
@@ -273,9 +289,7 @@ def confidence_per_digit(model, images, labels):  # the classifier's confidence,
 
 
 def lk_classify(images):
-    import labkit
-
-    return labkit.classify(images)
+    return lk.classify(images)
 
 
 CASES += [

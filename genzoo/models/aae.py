@@ -75,7 +75,7 @@ class AAE(MultiPhase, GenerativeModule):
         num_classes: NonNegativeInteger = 10,
         recon_loss: ReconstructionKind = "bce",
         lr: PositiveNumber = 5e-4,
-        lr_disc: PositiveNumber = 1e-4,
+        lr_disc: PositiveNumber = 4e-4,
         lr_gen: PositiveNumber = 2e-4,
         betas: tuple[Fraction, Fraction] = (0.5, 0.999),
         spectral_norm: bool = False,
@@ -96,9 +96,9 @@ class AAE(MultiPhase, GenerativeModule):
             num_classes: number of labels for ``supervised`` and ``label_prior`` (set from the data by the CLI).
             recon_loss: reconstruction loss, ``bce``, ``mse`` or ``l1`` (see ``genzoo.losses``).
             lr: Adam learning rate of the reconstruction phase (encoder and decoder).
-            lr_disc: Adam learning rate of the discriminator in the regularization phase.
-            lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator (above lr_disc:
-                the encoder must keep up while the reconstruction phase moves the codes).
+            lr_disc: Adam learning rate of the discriminator in the regularization phase (twice lr_gen: the
+                two-time-scale rule, a D that keeps up gives the encoder a sharper signal; docs/models/aae.md).
+            lr_gen: Adam learning rate of the encoder when it learns to fool the discriminator.
             betas: Adam (beta1, beta2) of every optimizer.
             spectral_norm: spectral normalisation on every layer of the discriminator (Miyato et al. 2018).
             lr_decay: decay every learning rate to 0 over the run, ``linear`` or ``cosine`` (``none``: constant).
