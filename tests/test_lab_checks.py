@@ -10,7 +10,6 @@ solution cell reads.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import sys
@@ -25,26 +24,10 @@ jupytext = pytest.importorskip("jupytext")  # the genzoo[labs] extra
 
 LABS = Path(__file__).resolve().parents[1] / "docs" / "labs"
 sys.path.insert(0, str(LABS))
+import checks  # noqa: E402  (docs/labs is not a package)
+import labkit as lk  # noqa: E402
+
 plt = pytest.importorskip("matplotlib.pyplot")
-
-
-def quietly_imported_labkit():
-    """labkit (and checks, which imports it), imported without keeping what labkit does for the notebooks
-    to this process's loggers: it sets Lightning's loggers to ERROR, which would hide the messages that
-    other tests read with ``caplog``."""
-    import pytorch_lightning  # noqa: F401  (first: it sets its own loggers' levels on import, which are kept)
-
-    manager = logging.root.manager
-    levels = {name: logging.getLogger(name).level for name in list(manager.loggerDict)}
-    import checks
-    import labkit
-
-    for name in list(manager.loggerDict):
-        logging.getLogger(name).setLevel(levels.get(name, logging.NOTSET))
-    return checks, labkit
-
-
-checks, lk = quietly_imported_labkit()
 
 
 @dataclass(frozen=True)

@@ -46,26 +46,30 @@ KNOWN_NOISE = [  # (category, start of the message, module) of each warning the 
     # networks_moved trains one batch with no validation data, on purpose
     (UserWarning, r"You defined a `validation_step` but have no `val_dataloader`", r"pytorch_lightning\."),
     # a small face set has fewer batches per epoch than LOG_EVERY: the losses are still logged every LOG_EVERY steps
-    (UserWarning, r"The number of training batches \(\d+\) is smaller than the logging interval", r"pytorch_lightning\."),
+    (UserWarning, r"The number of training batches \(\d+\) is smaller than the logging interval",
+     r"pytorch_lightning\."),
 ]
 
 _START = time.perf_counter()
 _RESULTS: list[tuple[str, str]] = []  # (exercise, PASS | FAIL | TODO)
 
-# Quiet notebooks: Lightning's banner lines and the libraries' known warnings say nothing to a student.
-# Only those are silenced, each by its message, so that a student's own warnings still show.
+# Quiet notebooks: the libraries' known warnings say nothing to a student (Lightning's banner lines are
+# quieted by ``start``). Only those are silenced, each by its message, so that a student's own warnings show.
 for _category, _message, _module in KNOWN_NOISE:
     warnings.filterwarnings("ignore", message=_message, category=_category, module=_module)
-for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
-    for _sub in ("utilities.rank_zero", "accelerators.cuda", "trainer.connectors.signal_connector"):
-        logging.getLogger(f"{_name}.{_sub}").setLevel(logging.ERROR)
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 10, "figure.titlesize": 11})
 
 
 def start(title: str) -> None:
-    """First cell of every lab: say what mode it runs in."""
+    """First cell of every lab: quiet Lightning's banner lines, and say what mode the lab runs in.
+
+    The loggers are set here, not on import, because they are the process's: a test that imports labkit (or
+    checks) must not lose the messages other tests read."""
     global _START
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+        for sub in ("utilities.rank_zero", "accelerators.cuda", "trainer.connectors.signal_connector"):
+            logging.getLogger(f"{name}.{sub}").setLevel(logging.ERROR)
     _START = time.perf_counter()
     torch.manual_seed(0)
     mode = f"FAST mode: {FAST_BATCHES} batches per model, pictures of untrained models" if FAST else "full mode"
