@@ -26,10 +26,11 @@ The levers (docs/models/aae.md and aegan.md say what won):
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
+
+from seeds_table import read_rows
 
 HERE = Path(__file__).resolve().parent
 SETTINGS: dict[str, dict[str, list[str]]] = {
@@ -52,10 +53,6 @@ SETTINGS: dict[str, dict[str, list[str]]] = {
         "conv": ["--model.backbone", "conv", "--model.hidden_dims", "[16,32]", "--trainer.max_epochs", "6"],
     },
 }  # fmt: skip
-
-
-def read_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
 def label(model: str, setting: str, seed: int) -> str:

@@ -204,7 +204,8 @@ else:
 # third and last rows), on faces that never wore glasses. Whether an edit reads as the attribute is a
 # measurement, not a look: "Measured edits" in docs/editing.md trains a classifier on the labelled faces,
 # and of Smiling, Eyeglasses and Male only adding a smile is read as edited clearly more often than in
-# the unedited reconstructions; rims this faint do not make a classifier see glasses. The GPU recipe `experiments/recipes/celeba/cvae.yaml` trains on all of CelebA at 64 x 64.
+# the unedited reconstructions; rims this faint do not make a classifier see glasses. The GPU recipe
+# `experiments/recipes/celeba/cvae.yaml` trains on all of CelebA at 64 x 64.
 #
 # ## Exercises
 # Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why (the checks

@@ -220,7 +220,8 @@ lk.show(
 # The cross-fade is a double exposure in the middle: both digits at half strength, one over the other.
 # The walk in w changes the strokes instead, one shape bending into the next (a 1 thickens into a 0, a
 # 4 closes into a 9). After one and a half epochs the middle of a walk between two different digits is
-# often still a faint, uncertain shape; exercise 3 measures whether it looks more like a digit than the fade does.
+# often still a faint, uncertain shape; exercise 3 measures whether it looks more like a digit than the
+# fade does.
 #
 # ## Exercises
 # Fill in the cells whose answer starts as `None`; each check cell says PASS or FAIL and why (the checks
