@@ -109,8 +109,7 @@ class AEGAN(GAN):
             lambda_image_adv: weight of the adversarial terms on x_hat and x_tilde (judged by Dx).
             lambda_latent_adv: weight of the adversarial terms on z_hat and z_tilde (judged by Dz).
             lr: Adam learning rate of G and E (paper's code: 2e-4).
-            lr_disc: Adam learning rate of Dx and Dz (paper's code: 1e-4; twice G's here, the two-time-scale rule:
-                docs/models/aegan.md has the measurements).
+            lr_disc: Adam learning rate of Dx and Dz (paper's code: 1e-4; here twice G's, the two-time-scale rule).
             betas: Adam (beta1, beta2) of every optimizer (paper's code: (0.5, 0.999)).
             weight_decay: Adam weight decay of every optimizer (paper's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x Dx(x)||^2 on real images (0: off, as the paper)

@@ -78,8 +78,7 @@ class GAN(MultiPhase, GenerativeModule):
             generator: G is the backbone's decoder (``backbone``) or StyleGAN's generator at the conv backbone's
                 widths (``style``, see above).
             lr: Adam learning rate of the generator (AEGAN's code: 2e-4).
-            lr_disc: Adam learning rate of the discriminator (AEGAN's code: 1e-4; twice G's here, the two-time-scale
-                rule, which gave AEGAN the lower FID on MNIST: docs/models/aegan.md).
+            lr_disc: Adam learning rate of the discriminator (AEGAN's code: 1e-4; here twice G's: docs/models/aegan.md).
             betas: Adam (beta1, beta2) of every optimizer (AEGAN's code and DCGAN: (0.5, 0.999)).
             weight_decay: Adam weight decay of every optimizer (AEGAN's code: 1e-8).
             r1_gamma: weight gamma of the R1 penalty gamma/2 * E||grad_x D(x)||^2 on real images (0: off, as the papers)
