@@ -322,8 +322,9 @@ checks.check_05_ex3(pick, images=x_test[5000:], labels=y_test[5000:])
 # - A GAN is a minimax game; the code trains D on $-V$ and G on the non-saturating loss.
 # - R1 keeps D smooth around real data; with it the plain GAN no longer collapses.
 # - Class entropy counts the digits a model draws, recall the share of the real data it reaches. A
-#   tuned GAN and the AEGAN tie on the first; the AEGAN, whose G must redraw every real image from its
-#   code, wins on the second. It also gives the GAN an encoder: walks between real images.
+#   tuned GAN and the AEGAN tie on the first over five seeds; the AEGAN, whose G must redraw every real
+#   image from its code, wins on the second, while the tuned GAN has the lower FID. The AEGAN also gives
+#   the GAN an encoder: walks between real images.
 # - Next: the ALAE (lab 06) plays the whole game on codes.
 
 # %%
