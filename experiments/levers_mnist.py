@@ -24,7 +24,9 @@ The levers (docs/models/aae.md and aegan.md say what won):
 The sweep won: lr_disc 4e-4 is the AAE's, the GAN's and the AEGAN's default since 2026-12-05. Every other
 setting here keeps the former rate (``FORMER``), the one its rows were measured at, so a rerun measures
 the same thing.
-- ``conv``: the conv backbone at CPU widths ([16, 32] channels), for fewer epochs, since each costs more.
+- ``conv``: the conv backbone at CPU widths ([16, 32] channels), for fewer epochs, since each costs more;
+- ``batch256_ttur`` (AEGAN): the two winners together, batch 256 with every rate doubled from the new
+  default (G 4e-4, D 8e-4).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ SETTINGS: dict[str, dict[str, list[str]]] = {
         "sn": [*FORMER, "--model.spectral_norm", "true"],
         "ttur": ["--model.lr_disc", "4e-4"],
         "conv": [*FORMER, "--model.backbone", "conv", "--model.hidden_dims", "[16,32]", "--trainer.max_epochs", "6"],
+        "batch256_ttur": ["--data.batch_size", "256", "--model.lr", "4e-4", "--model.lr_disc", "8e-4"],
     },
 }  # fmt: skip
 
