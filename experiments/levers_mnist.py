@@ -19,14 +19,14 @@ The levers (docs/models/aae.md and aegan.md say what won):
 - ``sn``: spectral normalisation on every discriminator layer (Miyato et al. 2018);
 - ``ttur``: the two-time-scale update rule (Heusel et al. 2017): the discriminators learn faster than
   the networks they judge (lr_disc 4e-4, against the former defaults' 1e-4);
-- ``before`` (AAE): lr_disc 1e-4, its default until this sweep made it 4e-4 (``ttur``), for more seeds.
+- ``before`` (AAE): lr_disc 1e-4, its default until this sweep made it 4e-4 (``ttur``), for more seeds;
+- ``conv``: the conv backbone at CPU widths ([16, 32] channels), for fewer epochs, since each costs more;
+- ``batch256_ttur`` (AEGAN): the two winners together, batch 256 with every rate doubled from the new
+  default (G 4e-4, D 8e-4).
 
 The sweep won: lr_disc 4e-4 is the AAE's, the GAN's and the AEGAN's default since 2026-12-05. Every other
 setting here keeps the former rate (``FORMER``), the one its rows were measured at, so a rerun measures
 the same thing.
-- ``conv``: the conv backbone at CPU widths ([16, 32] channels), for fewer epochs, since each costs more;
-- ``batch256_ttur`` (AEGAN): the two winners together, batch 256 with every rate doubled from the new
-  default (G 4e-4, D 8e-4).
 """
 
 from __future__ import annotations

@@ -195,9 +195,11 @@ for key in ("gan", "gan_tuned", "aegan"):
     for metric, fmt in (("fid", "{:.0f}"), ("recall", "{:.2f}"), ("entropy", "{:.2f}")):
         lk.cite(f"seeds_{key}_{metric}", mean[metric], fmt)
     seeds[key] = mean
-for metric, close in (("fid", 5.0), ("entropy", 0.01), ("recall", 0.02)):
-    lk.cite(f"seeds_{metric}_vs", compared(seeds["gan_tuned"][metric], seeds["aegan"][metric], close))
-lk.cite("seeds_claim", "holds" if seeds["aegan"]["recall"] > seeds["gan_tuned"]["recall"] + 0.02 else "does not hold")
+seeds_vs = {m: compared(seeds["gan_tuned"][m], seeds["aegan"][m], close) for m, close in
+            (("fid", 5.0), ("entropy", 0.01), ("recall", 0.02))}
+for metric, words in seeds_vs.items():
+    lk.cite(f"seeds_{metric}_vs", words)
+lk.cite("seeds_claim", "holds" if seeds_vs["recall"] == "below" else "does not hold")  # the tuned GAN's recall
 
 # %% [markdown]
 # Over five seeds the tuned GAN's FID is {{seeds_fid_vs}} the AEGAN's ({{seeds_gan_tuned_fid}} against
